@@ -1,0 +1,68 @@
+/*
+ * mrx_cli: what the command files of mrx(1) share: the global options,
+ * the command signature, and the way results and errors are printed.
+ */
+#ifndef MRX_CLI_H
+#define MRX_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+
+#include "mrx_node.h"
+
+/* Exit codes of mrx(1); mrx_error_exit_code maps errors to these. */
+#define MRX_EXIT_USAGE 2
+
+typedef struct mrx_cli mrx_cli;
+typedef int (*mrx_cli_fn)(mrx_cli *cli, int argc, char **argv);
+
+typedef struct mrx_cli_command {
+    const char *name;  /* as typed */
+    mrx_cli_fn fn;     /* what runs */
+    const char *usage; /* arguments, for --help */
+    const char *help;  /* one line */
+} mrx_cli_command;
+
+struct mrx_cli {
+    const char *home;           /* --home, or NULL for the default */
+    int json;                   /* --json: one JSON document on stdout */
+    const mrx_cli_command *cmd; /* the command running */
+};
+
+/* Options every command takes; append to each command's own table. */
+#define MRX_CLI_COMMON_OPTIONS                                                                     \
+    {"home", required_argument, NULL, 'H'}, {"json", no_argument, NULL, 'J'},                      \
+        {"help", no_argument, NULL, 'h'}
+
+/* Parse the next option of a command with getopt_long. Common options are
+ * handled here. Returns the option character of a command option, -1 at
+ * the end, or -2 when the command must exit now with *exit_code (after
+ * --help, or a usage error already reported). */
+int mrx_cli_next_option(mrx_cli *cli, int argc, char **argv, const struct option *options,
+                        int *exit_code);
+
+/* Report a usage error with the usage line; returns MRX_EXIT_USAGE. */
+int mrx_cli_usage_error(mrx_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Report the current error (mrx_error_last) for rc and return the exit
+ * code: a line on stderr, and with --json an error document on stdout. */
+int mrx_cli_fail(mrx_cli *cli, int rc);
+
+/* With --json print doc; always consumes the reference. */
+void mrx_cli_print_json(json_t *doc);
+
+/* Open the node this invocation works on. */
+int mrx_cli_open_node(mrx_cli *cli, mrx_node **out);
+
+/* Commands. */
+int cmd_init(mrx_cli *cli, int argc, char **argv);
+int cmd_id(mrx_cli *cli, int argc, char **argv);
+int cmd_peer_add(mrx_cli *cli, int argc, char **argv);
+int cmd_peer_list(mrx_cli *cli, int argc, char **argv);
+int cmd_bundle_create(mrx_cli *cli, int argc, char **argv);
+int cmd_bundle_open(mrx_cli *cli, int argc, char **argv);
+
+/* "3.2 MB" style size for people. */
+const char *mrx_cli_human_size(char buf[32], unsigned long long bytes);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * mrx_fs: the file-system moves mrx makes again and again, each done the
+ * crash-safe way (temporary name, fsync, rename, fsync of the folder).
+ */
+#ifndef MRX_FS_H
+#define MRX_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Create dir and missing parents with mode (existing folders are kept). */
+int mrx_fs_mkdir_p(const char *path, mode_t mode);
+
+/* Replace path with data atomically: a temporary file beside it is written,
+ * fsynced and renamed over path, then the folder is fsynced. */
+int mrx_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Like mrx_fs_write_atomic but fails with MRX_EEXIST if path exists. */
+int mrx_fs_write_new(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Read a whole regular file of at most max bytes into a NUL-terminated
+ * buffer the caller frees. Larger files fail with MRX_ELIMIT. */
+int mrx_fs_read_file(char **out, size_t *out_len, const char *path, size_t max);
+
+/* Write all of buf to fd, retrying on EINTR and short writes. */
+int mrx_fs_write_all(int fd, const void *buf, size_t len);
+
+/* Read up to len bytes, retrying until len or end of file; returns the
+ * count read (>= 0) or a negative MRX_E* code. */
+ssize_t mrx_fs_read_full(int fd, void *buf, size_t len);
+
+/* fsync a folder so that renames and creations inside it are durable. */
+int mrx_fs_fsync_dir(const char *path);
+
+/* Remove path and everything under it without following links. A path
+ * that does not exist is not an error. */
+int mrx_fs_remove_tree(const char *path);
+
+/* The folder part of path, newly allocated ("." when there is none). */
+char *mrx_fs_dirname(const char *path);
+
+/* path joined with name, newly allocated. */
+char *mrx_fs_join(const char *dir, const char *name);
+
+#endif

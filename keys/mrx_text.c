@@ -1,0 +1,147 @@
+/*
+ * mrx_text: small, strict text checks.
+ */
+#include "mrx_text.h"
+#include "mrx_error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the UTF-8 sequence starting at s, or 0 if it is not a valid,
+ * shortest-form sequence of a non-control code point. */
+static size_t
+utf8_char_len(const unsigned char *s)
+{
+    unsigned int cp;
+    size_t len, i;
+
+    if (s[0] < 0x80)
+        return s[0] >= 0x20 && s[0] != 0x7f ? 1 : 0;
+    if ((s[0] & 0xe0) == 0xc0) {
+        len = 2;
+        cp = s[0] & 0x1f;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        len = 3;
+        cp = s[0] & 0x0f;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        len = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+        return 0;
+    return len;
+}
+
+int
+mrx_text_is_single_line(const char *s, size_t max)
+{
+    size_t n = strlen(s), i, len;
+
+    if (n == 0 || n > max || s[0] == ' ' || s[n - 1] == ' ')
+        return 0;
+    for (i = 0; i < n; i += len)
+        if ((len = utf8_char_len((const unsigned char *)s + i)) == 0)
+            return 0;
+    return 1;
+}
+
+int
+mrx_text_is_fpr(const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < MRX_FPR_LEN; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+            return 0;
+    return s[MRX_FPR_LEN] == '\0';
+}
+
+int
+mrx_text_normalize_fpr(char out[MRX_FPR_LEN + 1], const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++) {
+        if (*s == ' ')
+            continue;
+        if (n == MRX_FPR_LEN || !isxdigit((unsigned char)*s))
+            return mrx_error_set(MRX_EINVAL, "not a fingerprint (40 hex digits expected)");
+        out[n++] = (char)toupper((unsigned char)*s);
+    }
+    out[n] = '\0';
+    if (n != MRX_FPR_LEN)
+        return mrx_error_set(MRX_EINVAL, "not a fingerprint (40 hex digits expected)");
+    return 0;
+}
+
+void
+mrx_text_format_time(char out[MRX_TIME_LEN + 1], time_t t)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, MRX_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+mrx_text_parse_time(time_t *out, const char *s)
+{
+    struct tm tm;
+    char *end;
+    char again[MRX_TIME_LEN + 1];
+
+    memset(&tm, 0, sizeof tm);
+    if (strlen(s) != MRX_TIME_LEN)
+        return mrx_error_set(MRX_EINVAL, "bad time \"%.32s\" (YYYY-MM-DDTHH:MM:SSZ expected)", s);
+    end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end != '\0')
+        return mrx_error_set(MRX_EINVAL, "bad time \"%.32s\" (YYYY-MM-DDTHH:MM:SSZ expected)", s);
+    *out = timegm(&tm);
+    /* refuse values strptime normalised, such as a 31st of February */
+    mrx_text_format_time(again, *out);
+    if (strcmp(again, s) != 0)
+        return mrx_error_set(MRX_EINVAL, "bad time \"%.32s\" (no such date)", s);
+    return 0;
+}
+
+int
+mrx_text_parse_u64(unsigned long long *out, const char *s)
+{
+    unsigned long long v;
+    char *end;
+
+    if (!isdigit((unsigned char)s[0]) || (s[0] == '0' && s[1] != '\0') || strlen(s) > 20)
+        return mrx_error_set(MRX_EINVAL, "bad number \"%.24s\"", s);
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return mrx_error_set(MRX_EINVAL, "bad number \"%.24s\"", s);
+    *out = v;
+    return 0;
+}
+
+int
+mrx_text_split_field(char **key, char **value, char *line)
+{
+    char *p = line;
+
+    while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')
+        p++;
+    if (p == line || p[0] != ':' || p[1] != ' ')
+        return mrx_error_set(MRX_EFORMAT, "line \"%.40s\" is not \"key: value\"", line);
+    *p = '\0';
+    *key = line;
+    *value = p + 2;
+    return 0;
+}
