@@ -13,13 +13,15 @@ static _Thread_local char error_message[MRX_ERROR_MAX];
 int
 mrx_error_setv(int code, const char *fmt, va_list ap)
 {
-    char *p;
+    char message[MRX_ERROR_MAX], *p;
 
-    vsnprintf(error_message, sizeof error_message, fmt, ap);
+    /* format aside first: the arguments may be the current message */
+    vsnprintf(message, sizeof message, fmt, ap);
     /* one line, whatever the arguments held */
-    for (p = error_message; *p; p++)
+    for (p = message; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+    memcpy(error_message, message, sizeof error_message);
     return code;
 }
 

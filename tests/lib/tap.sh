@@ -1,0 +1,82 @@
+# tests/lib/tap.sh: what the integration scripts share. Source it, call
+# plan N, then the checks; every node made with t_node is torn down (its
+# gpg-agent stopped, its home removed) when the script exits.
+set -u
+
+t_count=0
+t_failed=0
+t_root=$(mktemp -d "${TMPDIR:-/tmp}/mrx-it.XXXXXX")
+
+# every keyring under t_root (node homes, keyrings made by hand) may have
+# started a gpg-agent: stop them all, then remove everything
+t_teardown() {
+    local k
+    while IFS= read -r k; do
+        gpgconf --homedir "$k" --kill all >/dev/null 2>&1
+    done < <(find "$t_root" -name pubring.kbx -printf '%h\n' 2>/dev/null)
+    rm -rf "$t_root"
+}
+trap t_teardown EXIT
+
+plan() { echo "1..$1"; }
+
+# mrx ARGS...: the client under test (under valgrind with tests/run --valgrind)
+mrx() { ${MRX_WRAP:-} "$MRX_BIN" "$@"; }
+
+ok() {
+    t_count=$((t_count + 1))
+    echo "ok $t_count - $1"
+}
+
+not_ok() {
+    t_count=$((t_count + 1))
+    t_failed=$((t_failed + 1))
+    echo "not ok $t_count - $1"
+    shift
+    local line
+    for line in "$@"; do echo "#   $line"; done
+}
+
+# check DESC CMD...: CMD must succeed
+check() {
+    local desc=$1 out
+    shift
+    if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc" "exit $?" "$out"; fi
+}
+
+# refuses CODE PATTERN DESC CMD...: CMD must exit with CODE and print one
+# line on stderr matching PATTERN (an extended regex)
+refuses() {
+    local code=$1 pattern=$2 desc=$3 err rc lines
+    shift 3
+    err=$("$@" 2>&1 >/dev/null)
+    rc=$?
+    lines=$(printf '%s\n' "$err" | grep -c '^mrx: ')
+    if [[ $rc == "$code" ]] && printf '%s' "$err" | grep -qE "$pattern" && ((lines == 1)); then
+        ok "$desc"
+    else
+        not_ok "$desc" "wanted exit $code and one 'mrx: ' line matching /$pattern/" \
+            "got exit $rc:" "$err"
+    fi
+}
+
+# t_node NAME ROLE [ARGS...]: make a node home $t_root/NAME, print its path
+t_node() {
+    local name=$1 role=$2 home=$t_root/$1
+    shift 2
+    mrx --home "$home" init --role "$role" --name "$name" "$@" >/dev/null || return 1
+    echo "$home"
+}
+
+# fpr_of HOME: the node's fingerprint
+fpr_of() { mrx --home "$1" --json id | sed -n 's/.*"fingerprint": "\([0-9A-F]*\)".*/\1/p'; }
+
+# introduce A B: A and B import each other's certificates
+introduce() {
+    mrx --home "$1" id >"$t_root/cert.$$" && mrx --home "$2" peer add "$t_root/cert.$$" >/dev/null &&
+        mrx --home "$2" id >"$t_root/cert.$$" && mrx --home "$1" peer add "$t_root/cert.$$" >/dev/null
+}
+
+done_testing() {
+    ((t_failed == 0))
+}

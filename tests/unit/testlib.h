@@ -1,0 +1,49 @@
+/*
+ * testlib: fixtures shared by the unit tests: temporary folders that are
+ * removed afterwards, keyrings with fresh node keys whose gpg-agents are
+ * stopped, and the paths of the shared sample files.
+ */
+#ifndef MRX_TESTLIB_H
+#define MRX_TESTLIB_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mrx_pgp.h"
+
+/* A new empty folder under $TMPDIR; removed by t_cleanup. */
+char *t_tempdir(void);
+
+/* A keyring folder dir/name holding a new node key; fpr receives it.
+ * Its agent is stopped by t_cleanup. */
+mrx_pgp *t_keyring(const char *dir, const char *name, char fpr[41]);
+
+/* Copy the public key of fpr from one keyring into another. */
+void t_share_key(mrx_pgp *from, mrx_pgp *to, const char *fpr);
+
+/* Path of a sample under $MRX_TESTDATA (../shared/testdata); malloc'd. */
+char *t_testdata(const char *rel);
+
+/* Write len bytes to path (creating parents). */
+void t_write_file(const char *path, const void *data, size_t len);
+
+/* Read a whole file; malloc'd, NUL-terminated. */
+char *t_read_file(const char *path, size_t *len);
+
+/* True if path exists. */
+int t_exists(const char *path);
+
+/* Number of entries in a folder (not counting . and ..), -1 if absent. */
+int t_count_entries(const char *dir);
+
+/* Remove every folder made by t_tempdir and stop every agent started. */
+void t_cleanup(void);
+
+/* Run the tests with pgp initialised, cleaning up afterwards. */
+int t_run(const struct CMUnitTest *tests, size_t n, const char *name);
+#define T_RUN(tests) t_run(tests, sizeof(tests) / sizeof((tests)[0]), __FILE__)
+
+#endif
