@@ -57,8 +57,11 @@ cmd_peer_add(mrx_cli *cli, int argc, char **argv)
         code = mrx_cli_fail(cli, rc);
         goto out;
     }
-    if ((rc = read_cert_text(&text, &len, argv[optind])) < 0 ||
-        (rc = mrx_node_peer_add(node, &cert, text, len)) < 0) {
+    if ((rc = read_cert_text(&text, &len, argv[optind])) < 0) {
+        code = mrx_cli_fail(cli, rc);
+        goto out;
+    }
+    if ((rc = mrx_node_peer_add(node, &cert, text, len)) < 0) {
         mrx_error_wrap(rc, "%s", argv[optind]);
         code = mrx_cli_fail(cli, rc);
         goto out;
@@ -117,9 +120,13 @@ cmd_peer_list(mrx_cli *cli, int argc, char **argv)
     } else if (n == 0) {
         printf("no peers yet: import one with 'mrx peer add FILE'\n");
     } else {
-        printf("%-24s %-12s %-40s %s\n", "NAME", "ROLE", "FINGERPRINT", "ENDPOINT");
+        int width = 4;
         for (size_t i = 0; i < n; i++)
-            printf("%-24s %-12s %-40s %s\n", mrx_cert_name(peers[i]),
+            if ((int)strlen(mrx_cert_name(peers[i])) > width)
+                width = (int)strlen(mrx_cert_name(peers[i]));
+        printf("%-*s  %-11s  %-40s  %s\n", width, "NAME", "ROLE", "FINGERPRINT", "ENDPOINT");
+        for (size_t i = 0; i < n; i++)
+            printf("%-*s  %-11s  %-40s  %s\n", width, mrx_cert_name(peers[i]),
                    mrx_role_name(mrx_cert_role(peers[i])), mrx_cert_fpr(peers[i]),
                    mrx_cert_endpoint_count(peers[i]) ? mrx_cert_endpoint(peers[i], 0) : "-");
     }

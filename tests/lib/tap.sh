@@ -52,7 +52,7 @@ refuses() {
     err=$("$@" 2>&1 >/dev/null)
     rc=$?
     lines=$(printf '%s\n' "$err" | grep -c '^mrx: ')
-    if [[ $rc == "$code" ]] && printf '%s' "$err" | grep -qE "$pattern" && ((lines == 1)); then
+    if [[ $rc == "$code" ]] && printf '%s' "$err" | grep -qE -- "$pattern" && ((lines == 1)); then
         ok "$desc"
     else
         not_ok "$desc" "wanted exit $code and one 'mrx: ' line matching /$pattern/" \
