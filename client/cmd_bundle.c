@@ -81,6 +81,12 @@ cmd_bundle_create(mrx_cli *cli, int argc, char **argv)
                     return mrx_cli_usage_error(cli, "at most %d recipients", RECIPIENTS_MAX);
                 if (mrx_text_normalize_fpr(recipients[n_recipients], tok) < 0)
                     return mrx_cli_usage_error(cli, "--to %s: not a fingerprint", tok);
+                /* a reader named twice is one reader */
+                size_t j = 0;
+                while (j < n_recipients && strcmp(recipients[j], recipients[n_recipients]) != 0)
+                    j++;
+                if (j < n_recipients)
+                    continue;
                 recipient_ptrs[n_recipients] = recipients[n_recipients];
                 n_recipients++;
             }

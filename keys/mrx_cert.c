@@ -13,6 +13,7 @@
 
 #define CERT_VERSION "1"
 #define BEGIN_SIGNED "-----BEGIN PGP SIGNED MESSAGE-----\n"
+#define END_SIGNATURE "-----END PGP SIGNATURE-----\n"
 #define BEGIN_KEY "-----BEGIN PGP PUBLIC KEY BLOCK-----\n"
 #define END_KEY "-----END PGP PUBLIC KEY BLOCK-----\n"
 
@@ -191,16 +192,18 @@ out:
     return rc;
 }
 
-/* Read the signed body into self, strictly: fields in order, each once
- * (endpoint 0..8 times), nothing else. */
+/* Read the signed body into self, strictly: the version line, name, role,
+ * fingerprint and curve in that order, then 0..8 endpoint lines, then
+ * created, and nothing else. */
 static int
 parse_body(mrx_cert *self, char *body)
 {
-    static const char *const order[] = {"mrx-node-certificate", "name", "role", "fingerprint",
-                                        "curve", "endpoint", "created"};
-    size_t field = 0;
+    static const char *const fixed[] = {"mrx-node-certificate", "name", "role", "fingerprint",
+                                        "curve"};
+    const size_t n_fixed = sizeof fixed / sizeof fixed[0];
+    size_t field = 0; /* index into fixed, then n_fixed for endpoints, +1 once created */
     char *line, *next, *key, *value;
-    int rc, have_created = 0;
+    int rc;
 
     for (line = body; line && *line; line = next) {
         next = strchr(line, '\n');
@@ -208,10 +211,11 @@ parse_body(mrx_cert *self, char *body)
             *next++ = '\0';
         if ((rc = mrx_text_split_field(&key, &value, line)) < 0)
             return rc;
-        while (field < sizeof order / sizeof order[0] && strcmp(key, order[field]) != 0)
-            field++;
-        if (field == sizeof order / sizeof order[0])
-            return mrx_error_set(MRX_EFORMAT, "unexpected or repeated field \"%.32s\"", key);
+        if (field < n_fixed && strcmp(key, fixed[field]) != 0)
+            return mrx_error_set(MRX_EFORMAT, "expected field \"%s\", found \"%.32s\"",
+                                 fixed[field], key);
+        if (field > n_fixed)
+            return mrx_error_set(MRX_EFORMAT, "unexpected field \"%.32s\" after created", key);
         switch (field) {
         case 0:
             if (strcmp(value, CERT_VERSION) != 0)
@@ -237,24 +241,26 @@ parse_body(mrx_cert *self, char *body)
                 return mrx_error_set(MRX_EFORMAT, "bad CURVE public key");
             strcpy(self->curve, value);
             break;
-        case 5:
-            if (self->n_endpoints == MRX_CERT_ENDPOINTS_MAX)
-                return mrx_error_set(MRX_EFORMAT, "more than %d endpoints",
-                                     MRX_CERT_ENDPOINTS_MAX);
-            if (!(self->endpoints[self->n_endpoints] = strdup(value)))
-                return mrx_error_set(MRX_ENOMEM, "out of memory");
-            self->n_endpoints++;
-            continue; /* endpoint may repeat */
-        case 6:
+        default:
+            if (strcmp(key, "endpoint") == 0) {
+                if (self->n_endpoints == MRX_CERT_ENDPOINTS_MAX)
+                    return mrx_error_set(MRX_EFORMAT, "more than %d endpoints",
+                                         MRX_CERT_ENDPOINTS_MAX);
+                if (!(self->endpoints[self->n_endpoints] = strdup(value)))
+                    return mrx_error_set(MRX_ENOMEM, "out of memory");
+                self->n_endpoints++;
+                continue; /* endpoint may repeat */
+            }
+            if (strcmp(key, "created") != 0)
+                return mrx_error_set(MRX_EFORMAT, "unexpected field \"%.32s\"", key);
             if ((rc = mrx_text_parse_time(&self->created, value)) < 0)
                 return mrx_error_set(MRX_EFORMAT, "%s", mrx_error_last());
-            have_created = 1;
-            break;
         }
         field++;
     }
-    if (!have_created || !self->fpr[0] || !self->name[0] || !self->curve[0])
-        return mrx_error_set(MRX_EFORMAT, "certificate lacks required fields");
+    if (field <= n_fixed)
+        return mrx_error_set(MRX_EFORMAT, "certificate ends before its \"%s\" field",
+                             field < n_fixed ? fixed[field] : "created");
     if ((rc = check_fields(self)) < 0)
         return mrx_error_set(MRX_EFORMAT, "%s", mrx_error_last());
     return 0;
@@ -280,6 +286,12 @@ split_cert(size_t *signed_len, const char **key_start, const char *text, size_t 
         memcmp(text + len - strlen(END_KEY), END_KEY, strlen(END_KEY)) != 0 ||
         strstr(key + strlen(BEGIN_KEY), BEGIN_KEY))
         return mrx_error_set(MRX_EFORMAT, "certificate must end with exactly one public key block");
+    /* the signature's end must be followed directly by the key block:
+     * nothing unsigned may ride along */
+    if ((size_t)(key - text) < strlen(END_SIGNATURE) ||
+        memcmp(key - strlen(END_SIGNATURE), END_SIGNATURE, strlen(END_SIGNATURE)) != 0)
+        return mrx_error_set(MRX_EFORMAT,
+                             "certificate must hold its key block right after the signature");
     *signed_len = (size_t)(key - text);
     *key_start = key;
     return 0;

@@ -3,6 +3,7 @@
  */
 #include "mrx_pgp.h"
 #include "mrx_error.h"
+#include "mrx_fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <gpgme.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -551,25 +553,49 @@ out:
     return rc;
 }
 
+/* Where the plaintext of a decryption goes: a file descriptor, counted. */
+struct plain_sink {
+    int fd;         /* e.g. the pipe to the archive reader */
+    uint64_t bytes; /* how much gpg produced */
+};
+
+static int
+plain_write(void *arg, const void *buf, size_t len)
+{
+    struct plain_sink *p = arg;
+    int rc = mrx_fs_write_all(p->fd, buf, len);
+
+    if (rc == 0)
+        p->bytes += len;
+    return rc;
+}
+
 int
 mrx_pgp_decrypt(mrx_pgp *self, mrx_pgp_read_fn source, void *source_arg, int out_fd)
 {
-    struct gpgme_data_cbs cbs = {stream_read, NULL, NULL, NULL};
-    struct stream st = {source, NULL, source_arg, 0, ""};
+    struct gpgme_data_cbs in_cbs = {stream_read, NULL, NULL, NULL};
+    struct gpgme_data_cbs out_cbs = {NULL, stream_write, NULL, NULL};
+    struct plain_sink plain = {out_fd, 0};
+    struct stream in_st = {source, NULL, source_arg, 0, ""};
+    struct stream out_st = {NULL, plain_write, &plain, 0, ""};
     gpgme_data_t in = NULL, out = NULL;
     gpgme_decrypt_result_t result;
     gpgme_error_t err;
     int rc = 0;
 
-    if ((err = gpgme_data_new_from_cbs(&in, &cbs, &st)) ||
-        (err = gpgme_data_new_from_fd(&out, out_fd))) {
+    if ((err = gpgme_data_new_from_cbs(&in, &in_cbs, &in_st)) ||
+        (err = gpgme_data_new_from_cbs(&out, &out_cbs, &out_st))) {
         rc = pgp_fail(MRX_EIO, err, "decrypt");
         goto out;
     }
     err = gpgme_op_decrypt(self->ctx, in, out);
     result = gpgme_op_decrypt_result(self->ctx);
-    if (st.rc) {
-        rc = stream_result(&st);
+    if (in_st.rc) {
+        rc = stream_result(&in_st);
+        goto out;
+    }
+    if (out_st.rc) {
+        rc = stream_result(&out_st);
         goto out;
     }
     if (result && result->legacy_cipher_nomdc) {
@@ -577,18 +603,21 @@ mrx_pgp_decrypt(mrx_pgp *self, mrx_pgp_read_fn source, void *source_arg, int out
         goto out;
     }
     if (err) {
-        switch (gpgme_err_code(err)) {
-        case GPG_ERR_NO_SECKEY:
+        /* With hidden recipients gpg reports "no secret key" for the other
+         * readers' packets even when ours worked and the data was bad. Any
+         * plaintext, or a known symmetric algorithm, shows the session key
+         * was ours. */
+        int session_key_found = plain.bytes > 0 || (result && result->symkey_algo &&
+                                                     result->symkey_algo[0] != '?');
+        if (gpgme_err_code(err) == GPG_ERR_NO_SECKEY && !session_key_found)
             rc = mrx_error_set(MRX_EDENIED, "not encrypted to this node's key");
-            break;
-        case GPG_ERR_NO_DATA:
+        else if (gpgme_err_code(err) == GPG_ERR_NO_DATA)
             rc = mrx_error_set(MRX_EFORMAT, "not OpenPGP ciphertext");
-            break;
-        default:
+        else
             rc = mrx_error_set(MRX_ECRYPTO,
-                               "decryption failed (ciphertext altered or truncated?): %s",
-                               gpgme_strerror(err));
-        }
+                               "decryption failed: ciphertext altered or truncated (%s)",
+                               gpgme_err_code(err) == GPG_ERR_NO_SECKEY ? "integrity check failed"
+                                                                        : gpgme_strerror(err));
         goto out;
     }
     if (!result || result->unsupported_algorithm)

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -903,6 +904,16 @@ drain(int fd, char *buf)
     return 0;
 }
 
+/* True if gpg has finished and all it wrote has been read: a failure of
+ * ours then came after its end (a plaintext cut short), not before it. */
+static int
+read_to_the_end(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLIN);
+}
+
 static int
 archive_next(struct archive *a, struct archive_entry **e)
 {
@@ -984,7 +995,7 @@ reader_main(void *arg)
     rc = drain(r->fd, buf);
 out:
     if (rc < 0)
-        r->quit_early = 1;
+        r->quit_early = !read_to_the_end(r->fd);
     if (a)
         archive_read_free(a);
     /* closing tells gpg to stop if we quit early */

@@ -1,7 +1,7 @@
 /*
  * mrx_config: the node's configuration file, $MRX_HOME/mrxd.conf, a JSON
  * object read strictly (unknown keys, wrong types and bad values are
- * refused with the key named). Every setting: mrxd.conf(5).
+ * refused with the key named). Every setting: docs/formats.md.
  */
 #ifndef MRX_CONFIG_H
 #define MRX_CONFIG_H

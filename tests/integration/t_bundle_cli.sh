@@ -1,5 +1,95 @@
 #!/usr/bin/env bash
-# placeholder
+# t_bundle_cli: mrx bundle create and open through the real CLI: what a
+# user sees, the exit codes, --json, and that a refusal leaves nothing.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 1
-ok placeholder
+plan 26
+
+clinic=$(t_node clinic clinic) || exit 1
+patient=$(t_node patient patient) || exit 1
+stranger=$(t_node stranger reviewer) || exit 1
+introduce "$clinic" "$patient" || exit 1
+mrx --home "$stranger" id >"$t_root/stranger.cert"
+mrx --home "$patient" peer add "$t_root/stranger.cert" >/dev/null
+pfpr=$(fpr_of "$patient")
+cfpr=$(fpr_of "$clinic")
+sfpr=$(fpr_of "$stranger")
+data=$MRX_TESTDATA
+work=$t_root/work
+mkdir -p "$work"
+
+# --- create -----------------------------------------------------------------
+out=$(mrx --home "$clinic" bundle create --kind imaging --to "$pfpr" --out "$work/img.mrx" "$data/dicom")
+grep -q "^bundle [0-9a-f]\{64\}$" <<<"$out" && grep -q "readable by: clinic (this node), patient (patient)" <<<"$out" &&
+    ok "create names the bundle and its readers" || not_ok "create output" "$out"
+id=$(sed -n 's/^bundle //p' <<<"$out")
+[[ $(sha256sum "$work/img.mrx" | cut -d' ' -f1) == "$id" ]] &&
+    ok "the bundle id is the SHA-256 of the file (sha256sum agrees)" || not_ok "bundle id is the file's SHA-256"
+json=$(mrx --home "$clinic" --json bundle create --kind photos --to "$pfpr" --out "$work/ph.mrx" \
+    "$data/photos/retina.jpg" "$data/photos/coffee.png")
+[[ $(jq -r .files <<<"$json") == 2 && $(jq -r .kind <<<"$json") == photos &&
+   $(jq -r '.readers | length' <<<"$json") == 2 && $(jq -r .id <<<"$json") == $(sha256sum "$work/ph.mrx" | cut -d' ' -f1) ]] &&
+    ok "create --json describes the bundle" || not_ok "create --json" "$json"
+lower=$(tr 'A-F' 'a-f' <<<"$pfpr")
+json=$(mrx --home "$clinic" --json bundle create --kind records --to "$lower" --to "${pfpr:0:20} ${pfpr:20}" \
+    --out "$work/rec.mrx" "$data/docs/Bundle-father.json")
+[[ $(jq -r '.readers | length' <<<"$json") == 2 ]] &&
+    ok "fingerprints in lowercase and with spaces name the same reader once" || not_ok "same reader twice" "$json"
+
+refuses 2 "--kind and --out are required" "create without --kind is a usage error" \
+    mrx --home "$clinic" bundle create --out "$work/x.mrx" "$data/docs"
+refuses 2 "unknown kind \"x-ray\"" "an unknown kind is refused" \
+    mrx --home "$clinic" bundle create --kind x-ray --out "$work/x.mrx" "$data/docs"
+refuses 2 "not a fingerprint" "a malformed recipient is refused" \
+    mrx --home "$clinic" bundle create --kind records --to 1234 --out "$work/x.mrx" "$data/docs"
+refuses 3 "recipient $sfpr: not an imported peer" "a recipient who is not a peer is refused" \
+    mrx --home "$clinic" bundle create --kind records --to "$sfpr" --out "$work/x.mrx" "$data/docs"
+refuses 4 "already exists" "create never overwrites" \
+    mrx --home "$clinic" bundle create --kind imaging --out "$work/img.mrx" "$data/dicom"
+refuses 3 "nope.dcm" "a missing input is named" \
+    mrx --home "$clinic" bundle create --kind imaging --out "$work/x.mrx" "$work/nope.dcm"
+mkdir -p "$work/linked" && cp "$data/docs/Bundle-father.json" "$work/linked/" && ln -s /etc/passwd "$work/linked/passwd"
+refuses 2 "is a symbolic link" "a symbolic link inside a folder is refused" \
+    mrx --home "$clinic" bundle create --kind records --out "$work/x.mrx" "$work/linked"
+mkfifo "$work/fifo"
+refuses 2 "not a regular file" "a FIFO is refused" \
+    mrx --home "$clinic" bundle create --kind records --out "$work/x.mrx" "$work/fifo"
+refuses 2 "name the files" "create with no input is a usage error" \
+    mrx --home "$clinic" bundle create --kind records --out "$work/x.mrx"
+[[ ! -e $work/x.mrx && -z $(find "$work" -name '*.tmp-*') ]] &&
+    ok "refused creates leave no file" || not_ok "refused creates leave no file" "$(ls -la "$work")"
+
+# --- open -------------------------------------------------------------------
+out=$(mrx --home "$patient" bundle open "$work/img.mrx" --out "$work/img")
+grep -q "imaging, 4 files, 3.2 MB, signed by clinic (clinic)" <<<"$out" &&
+    ok "open says what was checked and who signed" || not_ok "open output" "$out"
+check "opened files are byte-identical" cmp "$data/dicom/MR2_UNCR.dcm" "$work/img/imaging/dicom/MR2_UNCR.dcm"
+check "sha256sum -c accepts the extracted manifest" bash -c "cd '$work/img' && sha256sum --quiet --strict -c MANIFEST"
+json=$(mrx --home "$patient" --json bundle open "$work/ph.mrx" --out "$work/ph" --signer "$cfpr")
+[[ $(jq -r .author <<<"$json") == "$cfpr" && $(jq -r .files <<<"$json") == 2 ]] &&
+    ok "open --json with --signer" || not_ok "open --json" "$json"
+mkdir -p "$work/busy" && touch "$work/busy/x"
+refuses 4 "not empty" "open refuses a non-empty target" \
+    mrx --home "$patient" bundle open "$work/img.mrx" --out "$work/busy"
+refuses 5 "signed by $cfpr, not by the expected $sfpr" "open refuses a signer other than the one named" \
+    mrx --home "$patient" bundle open "$work/img.mrx" --out "$work/o1" --signer "$sfpr"
+refuses 3 "signer $pfpr: not an imported peer" "--signer must be a known key" \
+    mrx --home "$stranger" bundle open "$work/img.mrx" --out "$work/o2" --signer "$pfpr"
+refuses 5 "not encrypted to this node" "a node the bundle is not for cannot open it" \
+    mrx --home "$stranger" bundle open "$work/img.mrx" --out "$work/o3"
+head -c 5000 /dev/urandom >"$work/garbage.mrx"
+refuses 6 "not OpenPGP" "garbage is refused as not OpenPGP" \
+    mrx --home "$patient" bundle open "$work/garbage.mrx" --out "$work/o4"
+size=$(stat -c %s "$work/img.mrx")
+head -c $((size - 10)) "$work/img.mrx" >"$work/trunc.mrx"
+refuses 5 "trunc.mrx" "a truncated bundle is refused" \
+    mrx --home "$patient" bundle open "$work/trunc.mrx" --out "$work/o5"
+cp "$work/img.mrx" "$work/flip.mrx"
+printf '\xff' | dd of="$work/flip.mrx" bs=1 seek=$((size / 2)) conv=notrunc status=none
+code=0
+mrx --home "$patient" bundle open "$work/flip.mrx" --out "$work/o6" 2>"$work/flip.err" >/dev/null || code=$?
+[[ $code == 5 || $code == 6 ]] && grep -q "flip.mrx" "$work/flip.err" &&
+    ok "a flipped byte is refused, naming the bundle" || not_ok "flipped byte" "exit $code" "$(cat "$work/flip.err")"
+leftovers=$(ls -A "$work" | grep -E '^(o[0-9]|\.o[0-9].*mrx-)' || true)
+[[ -z $leftovers && $(ls -A "$work/busy") == x ]] &&
+    ok "refused opens leave nothing in or beside the target" || not_ok "refused opens left" "$leftovers"
+done_testing

@@ -161,6 +161,40 @@ cert_parse_rejects_bad_fields_even_when_signed(void **state)
     assert_non_null(strstr(mrx_error_last(), "colour"));
     free(text);
     free(body);
+    /* required fields left out, or out of order, or after created */
+    body = strdup("name: Clinic Aurora\nrole: clinic\n");
+    text = forge(alice, alice_fpr, alice, alice_fpr, body);
+    assert_int_equal(parse_rc(text), MRX_EFORMAT);
+    assert_non_null(strstr(mrx_error_last(), "mrx-node-certificate"));
+    free(text);
+    free(body);
+    assert_true(asprintf(&body, "mrx-node-certificate: 1\nname: A\nfingerprint: %s\ncurve: " CURVE
+                                "\ncreated: 2026-11-25T17:00:48Z\n",
+                         alice_fpr) > 0);
+    text = forge(alice, alice_fpr, alice, alice_fpr, body);
+    assert_int_equal(parse_rc(text), MRX_EFORMAT);
+    assert_non_null(strstr(mrx_error_last(), "role"));
+    free(text);
+    free(body);
+    body = body_for(alice_fpr, "");
+    body[strlen(body) - strlen("created: 2026-11-25T17:00:48Z\n")] = '\0';
+    text = forge(alice, alice_fpr, alice, alice_fpr, body);
+    assert_int_equal(parse_rc(text), MRX_EFORMAT);
+    assert_non_null(strstr(mrx_error_last(), "created"));
+    free(text);
+    free(body);
+    body = body_for(alice_fpr, "");
+    {
+        char *longer = NULL;
+        assert_true(asprintf(&longer, "%sendpoint: tcp://a:1\n", body) > 0);
+        free(body);
+        body = longer;
+    }
+    text = forge(alice, alice_fpr, alice, alice_fpr, body);
+    assert_int_equal(parse_rc(text), MRX_EFORMAT);
+    assert_non_null(strstr(mrx_error_last(), "after created"));
+    free(text);
+    free(body);
     body = body_for(alice_fpr, "endpoint: http://example.org/\n");
     text = forge(alice, alice_fpr, alice, alice_fpr, body);
     assert_int_equal(parse_rc(text), MRX_EFORMAT);
@@ -191,6 +225,14 @@ cert_parse_rejects_broken_shape(void **state)
     assert_true(asprintf(&bad, "%s%s", text, strstr(text, "-----BEGIN PGP PUBLIC KEY")) > 0);
     assert_int_equal(parse_rc(bad), MRX_EFORMAT);
     free(bad);
+    {
+        /* unsigned text slipped in between the signature and the key */
+        char *key = strstr(text, "-----BEGIN PGP PUBLIC KEY");
+        assert_true(asprintf(&bad, "%.*sunsigned: yes\n%s", (int)(key - text), text, key) > 0);
+        assert_int_equal(parse_rc(bad), MRX_EFORMAT);
+        assert_non_null(strstr(mrx_error_last(), "right after the signature"));
+        free(bad);
+    }
     *strstr(text, "-----BEGIN PGP PUBLIC KEY") = '\0';
     assert_int_equal(parse_rc(text), MRX_EFORMAT);
     assert_int_equal(parse_rc(""), MRX_EFORMAT);
