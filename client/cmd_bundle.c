@@ -6,11 +6,34 @@
 #include "mrx_cli.h"
 #include "mrx_error.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RECIPIENTS_MAX 64
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    mrx_bundle_interrupt();
+}
+
+/* Ctrl-C or a kill during a long create or open stops it cleanly: the
+ * partial output (plaintext, for an open) is removed, not left behind. */
+static void
+catch_interrupts(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
 
 /* Name of a known key for people: this node, a peer, or the bare key. */
 static void
@@ -117,6 +140,7 @@ cmd_bundle_create(mrx_cli *cli, int argc, char **argv)
     spec.n_recipients = n_recipients;
     spec.inputs = (const char *const *)argv + optind;
     spec.n_inputs = (size_t)(argc - optind);
+    catch_interrupts();
     if ((rc = mrx_bundle_create(&info, &spec, out)) < 0) {
         code = mrx_cli_fail(cli, rc);
         goto out;
@@ -193,6 +217,7 @@ cmd_bundle_open(mrx_cli *cli, int argc, char **argv)
     /* without --signer, any key in the node keyring will do: it holds only
      * this node's key and those of peers imported with a verified
      * certificate */
+    catch_interrupts();
     if ((rc = mrx_bundle_open(&info, mrx_node_pgp(node), signer[0] ? signer : NULL, NULL,
                               argv[optind], out)) < 0) {
         code = mrx_cli_fail(cli, rc);

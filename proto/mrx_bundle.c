@@ -22,6 +22,7 @@
 #include <libgen.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,22 @@
 #define COMPRESS_WORTH 0.90                 /* compress if zstd saves >= 10% */
 #define TRAILER_MAX (1024 * 1024)           /* slack allowed after the tar */
 #define ZSTD_LEVEL "3"
+
+/* Set by mrx_bundle_interrupt (from a signal handler); every loop that
+ * moves a chunk checks it, so an interrupted run cleans up after itself. */
+static volatile sig_atomic_t interrupted;
+
+void
+mrx_bundle_interrupt(void)
+{
+    interrupted = 1;
+}
+
+static int
+check_interrupted(void)
+{
+    return interrupted ? mrx_error_set(MRX_EIO, "interrupted") : 0;
+}
 
 /* ---------------------------------------------------------------------
  * Collecting the inputs
@@ -282,7 +299,7 @@ hash_inputs(struct inputs *in, mrx_manifest *manifest, struct probe *probe, char
             if (total == 0)
                 probe_sample(probe, buf, (size_t)n < SAMPLE_PER_FILE ? (size_t)n : SAMPLE_PER_FILE);
             total += (uint64_t)n;
-            if ((rc = mrx_sha256_update(h, buf, (size_t)n)) < 0)
+            if ((rc = check_interrupted()) < 0 || (rc = mrx_sha256_update(h, buf, (size_t)n)) < 0)
                 break;
         }
         close(fd);
@@ -390,7 +407,7 @@ write_file(struct writer *w, struct archive *a, const struct input *item, mrx_sh
             rc = mrx_error_set(MRX_EIO, "%s: grew while being bundled", item->src);
             goto out;
         }
-        if ((rc = mrx_sha256_update(h, buf, (size_t)n)) < 0 ||
+        if ((rc = check_interrupted()) < 0 || (rc = mrx_sha256_update(h, buf, (size_t)n)) < 0 ||
             (rc = write_data(w, a, item->path, buf, (size_t)n)) < 0)
             goto out;
     }
@@ -783,7 +800,7 @@ extract_file(struct reader *r, struct archive *a, const mrx_manifest_entry *entr
                                entry->path, (unsigned long long)entry->size);
             goto out;
         }
-        if ((rc = mrx_sha256_update(h, buf, (size_t)n)) < 0 ||
+        if ((rc = check_interrupted()) < 0 || (rc = mrx_sha256_update(h, buf, (size_t)n)) < 0 ||
             (rc = mrx_fs_write_all(fd, buf, (size_t)n)) < 0)
             goto out;
     }

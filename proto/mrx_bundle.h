@@ -56,4 +56,9 @@ int mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const 
 int mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer,
                     const char *expected_id, const char *in_path, const char *out_dir);
 
+/* Make a running create or open stop at its next chunk and clean up, as
+ * if it had failed ("interrupted"). Async-signal-safe: call it from a
+ * SIGINT/SIGTERM handler. Stays set for the rest of the process. */
+void mrx_bundle_interrupt(void);
+
 #endif

@@ -2,7 +2,7 @@
 # t_bundle_cli: mrx bundle create and open through the real CLI: what a
 # user sees, the exit codes, --json, and that a refusal leaves nothing.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 26
+plan 28
 
 clinic=$(t_node clinic clinic) || exit 1
 patient=$(t_node patient patient) || exit 1
@@ -92,4 +92,37 @@ mrx --home "$patient" bundle open "$work/flip.mrx" --out "$work/o6" 2>"$work/fli
 leftovers=$(ls -A "$work" | grep -E '^(o[0-9]|\.o[0-9].*mrx-)' || true)
 [[ -z $leftovers && $(ls -A "$work/busy") == x ]] &&
     ok "refused opens leave nothing in or beside the target" || not_ok "refused opens left" "$leftovers"
+
+# --- interrupted ----------------------------------------------------------------
+# a SIGTERM in the middle of a large open or create removes what it had written
+head -c $((96 * 1024 * 1024)) /dev/urandom >"$work/big.bin"
+mrx --home "$clinic" bundle create --kind imaging --to "$pfpr" --out "$work/big.mrx" "$work/big.bin" >/dev/null
+# wait_for GLOB: until a path matching GLOB exists (at most 20 s)
+wait_for() {
+    local i
+    for ((i = 0; i < 2000; i++)); do
+        compgen -G "$1" >/dev/null && return 0
+        sleep 0.01
+    done
+    return 1
+}
+# exec, so that $! is mrx itself
+(exec ${MRX_WRAP:-} "$MRX_BIN" --home "$patient" bundle open "$work/big.mrx" --out "$work/bigout" >/dev/null 2>"$work/int.err") &
+pid=$!
+wait_for "$work/.bigout.mrx-*/imaging/big.bin" && kill -TERM $pid
+wait $pid
+code=$?
+[[ $code != 0 && ! -e $work/bigout ]] && ! compgen -G "$work/.bigout.mrx-*" >/dev/null &&
+    grep -q interrupted "$work/int.err" &&
+    ok "an interrupted open leaves no plaintext behind" ||
+    not_ok "an interrupted open leaves no plaintext behind" "exit $code" "$(cat "$work/int.err")" "$(ls -A "$work")"
+(exec ${MRX_WRAP:-} "$MRX_BIN" --home "$clinic" bundle create --kind imaging --to "$pfpr" --out "$work/big2.mrx" "$work/big.bin" >/dev/null 2>"$work/int.err") &
+pid=$!
+wait_for "$work/big2.mrx.tmp-*" && sleep 0.2 && kill -TERM $pid
+wait $pid
+code=$?
+[[ $code != 0 && ! -e $work/big2.mrx ]] && ! compgen -G "$work/big2.mrx.tmp-*" >/dev/null &&
+    ok "an interrupted create leaves no partial bundle" ||
+    not_ok "an interrupted create leaves no partial bundle" "exit $code" "$(cat "$work/int.err")" "$(ls -A "$work")"
+rm -f "$work/big.bin" "$work/big.mrx"
 done_testing
