@@ -76,16 +76,12 @@ cmd_init(mrx_cli *cli, int argc, char **argv)
 int
 cmd_id(mrx_cli *cli, int argc, char **argv)
 {
-    static const struct option options[] = {MRX_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     mrx_node *node = NULL;
     const mrx_cert *cert;
-    int opt, code, rc;
+    int code, rc;
 
-    while ((opt = mrx_cli_next_option(cli, argc, argv, options, &code)) != -1)
-        if (opt == -2)
-            return code;
-    if (optind != argc)
-        return mrx_cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
+    if ((code = mrx_cli_no_arguments(cli, argc, argv)) >= 0)
+        return code;
     if ((rc = mrx_cli_open_node(cli, &node)) < 0)
         return mrx_cli_fail(cli, rc);
     cert = mrx_node_cert(node);

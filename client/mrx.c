@@ -99,6 +99,20 @@ mrx_cli_next_option(mrx_cli *cli, int argc, char **argv, const struct option *op
 }
 
 int
+mrx_cli_no_arguments(mrx_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {MRX_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    int opt, code;
+
+    while ((opt = mrx_cli_next_option(cli, argc, argv, options, &code)) != -1)
+        if (opt == -2)
+            return code;
+    if (optind != argc)
+        return mrx_cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
+    return -1;
+}
+
+int
 mrx_cli_fail(mrx_cli *cli, int rc)
 {
     fprintf(stderr, "mrx: %s\n", mrx_error_last());

@@ -41,6 +41,10 @@ struct mrx_cli {
 int mrx_cli_next_option(mrx_cli *cli, int argc, char **argv, const struct option *options,
                         int *exit_code);
 
+/* For commands that take only the common options: parse them. Returns -1
+ * to go on, or the exit code (after --help or a usage error). */
+int mrx_cli_no_arguments(mrx_cli *cli, int argc, char **argv);
+
 /* Report a usage error with the usage line; returns MRX_EXIT_USAGE. */
 int mrx_cli_usage_error(mrx_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

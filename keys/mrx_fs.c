@@ -4,6 +4,7 @@
 #include "mrx_fs.h"
 #include "mrx_error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -253,5 +254,29 @@ mrx_fs_remove_tree(const char *path)
                                                      strerror(errno));
     if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
         return mrx_error_set(MRX_EIO, "%s: cannot remove: %s", path, strerror(errno));
+    return 0;
+}
+
+int
+mrx_fs_folder_state(mrx_fs_state *out, const char *path)
+{
+    struct stat st;
+    struct dirent *de;
+    DIR *dir;
+
+    *out = MRX_FS_ABSENT;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : mrx_error_set(MRX_EIO, "%s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        *out = MRX_FS_NOT_DIR;
+        return 0;
+    }
+    if (!(dir = opendir(path)))
+        return mrx_error_set(MRX_EIO, "%s: %s", path, strerror(errno));
+    *out = MRX_FS_EMPTY;
+    while ((de = readdir(dir)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            *out = MRX_FS_NONEMPTY;
+    closedir(dir);
     return 0;
 }

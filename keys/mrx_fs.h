@@ -36,6 +36,17 @@ int mrx_fs_fsync_dir(const char *path);
  * that does not exist is not an error. */
 int mrx_fs_remove_tree(const char *path);
 
+/* What is at path, for commands that may create it or fill an empty one. */
+typedef enum {
+    MRX_FS_ABSENT,    /* nothing */
+    MRX_FS_EMPTY,     /* an empty folder */
+    MRX_FS_NONEMPTY,  /* a folder with something in it */
+    MRX_FS_NOT_DIR,   /* something other than a folder (links not followed) */
+} mrx_fs_state;
+
+/* Find out what is at path; a negative MRX_E* code if it cannot tell. */
+int mrx_fs_folder_state(mrx_fs_state *out, const char *path);
+
 /* The folder part of path, newly allocated ("." when there is none). */
 char *mrx_fs_dirname(const char *path);
 

@@ -1055,22 +1055,16 @@ source_read(void *arg, void *buf, size_t len)
 static int
 check_out_dir(const char *out_dir)
 {
-    struct stat st;
-    DIR *dir;
-    struct dirent *de;
-    int empty = 1;
+    mrx_fs_state state;
+    int rc = mrx_fs_folder_state(&state, out_dir);
 
-    if (lstat(out_dir, &st) != 0)
-        return errno == ENOENT ? 0 : mrx_error_set(MRX_EIO, "%s: %s", out_dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
+    if (rc < 0)
+        return rc;
+    if (state == MRX_FS_NOT_DIR)
         return mrx_error_set(MRX_EEXIST, "%s: exists and is not a folder", out_dir);
-    if (!(dir = opendir(out_dir)))
-        return mrx_error_set(MRX_EIO, "%s: %s", out_dir, strerror(errno));
-    while ((de = readdir(dir)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            empty = 0;
-    closedir(dir);
-    return empty ? 0 : mrx_error_set(MRX_EEXIST, "%s: folder is not empty", out_dir);
+    if (state == MRX_FS_NONEMPTY)
+        return mrx_error_set(MRX_EEXIST, "%s: folder is not empty", out_dir);
+    return 0;
 }
 
 static int

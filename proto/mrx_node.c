@@ -64,33 +64,30 @@ home_path(const char *home, const char *name)
 static int
 check_home_free(const char *home, int *existed)
 {
-    struct stat st;
-    DIR *dir;
-    struct dirent *de;
-    int empty = 1;
+    mrx_fs_state state;
+    char *conf;
+    int rc, is_node;
 
     *existed = 0;
-    if (lstat(home, &st) != 0)
-        return errno == ENOENT ? 0 : mrx_error_set(MRX_EIO, "%s: %s", home, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
+    if ((rc = mrx_fs_folder_state(&state, home)) < 0)
+        return rc;
+    switch (state) {
+    case MRX_FS_ABSENT:
+        return 0;
+    case MRX_FS_EMPTY:
+        *existed = 1;
+        return 0;
+    case MRX_FS_NOT_DIR:
         return mrx_error_set(MRX_EEXIST, "%s: exists and is not a folder", home);
-    if (!(dir = opendir(home)))
-        return mrx_error_set(MRX_EIO, "%s: %s", home, strerror(errno));
-    while ((de = readdir(dir)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            empty = 0;
-    closedir(dir);
-    *existed = 1;
-    if (!empty) {
-        char *conf = home_path(home, CONFIG_FILE);
-        int is_node = conf && access(conf, F_OK) == 0;
-        free(conf);
-        return is_node ? mrx_error_set(MRX_EEXIST, "%s: a node already lives here (not "
-                                                   "overwriting it)",
-                                       home)
-                       : mrx_error_set(MRX_EEXIST, "%s: folder is not empty", home);
+    case MRX_FS_NONEMPTY:
+        break;
     }
-    return 0;
+    conf = home_path(home, CONFIG_FILE);
+    is_node = conf && access(conf, F_OK) == 0;
+    free(conf);
+    return is_node ? mrx_error_set(MRX_EEXIST, "%s: a node already lives here (not overwriting it)",
+                                   home)
+                   : mrx_error_set(MRX_EEXIST, "%s: folder is not empty", home);
 }
 
 int
