@@ -441,64 +441,53 @@ out:
     return rc;
 }
 
-/* State shared with GPGME's data callbacks while a stream runs. */
-struct stream {
-    mrx_pgp_read_fn read;   /* source of a decryption */
-    mrx_pgp_write_fn write; /* sink of an encryption */
-    void *arg;              /* their argument */
-    int rc;                 /* first failure of ours, reported over GPGME's */
-    char message[512];      /* its message, kept across GPGME's own calls */
+/* GPGME moves data between gpg and us in pieces of this size; its default
+ * of 4 KiB costs a poll, a read and a write for every 4 KiB of a bundle.
+ * 64 KiB matches a pipe's buffer. */
+#define IO_BUFFER_SIZE "65536"
+
+/* A data object on fd with large I/O pieces. */
+static gpgme_error_t
+fd_data(gpgme_data_t *out, int fd)
+{
+    gpgme_error_t err = gpgme_data_new_from_fd(out, fd);
+
+    if (!err)
+        err = gpgme_data_set_flag(*out, "io-buffer-size", IO_BUFFER_SIZE);
+    return err;
+}
+
+/* Where the plaintext of a decryption goes: a file descriptor, counted, so
+ * that a failure after some plaintext is known not to be a missing key. */
+struct plain_sink {
+    int fd;             /* e.g. the pipe to the archive reader */
+    uint64_t bytes;     /* how much gpg produced */
+    int rc;             /* first write failure */
+    char message[512];  /* its message, kept across GPGME's own calls */
 };
 
-static void
-stream_fail(struct stream *st, int rc)
-{
-    if (st->rc == 0) {
-        st->rc = rc;
-        snprintf(st->message, sizeof st->message, "%s", mrx_error_last());
-    }
-}
-
 static ssize_t
-stream_read(void *handle, void *buf, size_t len)
+plain_write(void *handle, const void *buf, size_t len)
 {
-    struct stream *st = handle;
-    ssize_t n = st->read(st->arg, buf, len);
-
-    if (n < 0) {
-        stream_fail(st, (int)n);
-        errno = EIO;
-        return -1;
-    }
-    return n;
-}
-
-static ssize_t
-stream_write(void *handle, const void *buf, size_t len)
-{
-    struct stream *st = handle;
-    int rc = st->write(st->arg, buf, len);
+    struct plain_sink *p = handle;
+    int rc = mrx_fs_write_all(p->fd, buf, len);
 
     if (rc < 0) {
-        stream_fail(st, rc);
+        if (p->rc == 0) {
+            p->rc = rc;
+            snprintf(p->message, sizeof p->message, "%s", mrx_error_last());
+        }
         errno = EIO;
         return -1;
     }
+    p->bytes += len;
     return (ssize_t)len;
-}
-
-static int
-stream_result(struct stream *st)
-{
-    return mrx_error_set(st->rc, "%s", st->message);
 }
 
 int
 mrx_pgp_encrypt(mrx_pgp *self, const char *const *recipients, size_t n_recipients, int in_fd,
-                mrx_pgp_write_fn sink, void *sink_arg)
+                int out_fd)
 {
-    struct gpgme_data_cbs cbs = {NULL, stream_write, NULL, NULL};
-    struct stream st = {NULL, sink, sink_arg, 0, ""};
     gpgme_key_t *keys = NULL;
     gpgme_data_t in = NULL, out = NULL;
     gpgme_encrypt_result_t result;
@@ -519,8 +508,7 @@ mrx_pgp_encrypt(mrx_pgp *self, const char *const *recipients, size_t n_recipient
             goto out;
         }
     }
-    if ((err = gpgme_data_new_from_fd(&in, in_fd)) ||
-        (err = gpgme_data_new_from_cbs(&out, &cbs, &st))) {
+    if ((err = fd_data(&in, in_fd)) || (err = fd_data(&out, out_fd))) {
         rc = pgp_fail(MRX_EIO, err, "encrypt");
         goto out;
     }
@@ -530,10 +518,6 @@ mrx_pgp_encrypt(mrx_pgp *self, const char *const *recipients, size_t n_recipient
                            GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_COMPRESS |
                                GPGME_ENCRYPT_THROW_KEYIDS,
                            in, out);
-    if (st.rc) {
-        rc = stream_result(&st);
-        goto out;
-    }
     if (err) {
         rc = pgp_fail(MRX_ECRYPTO, err, "encryption failed");
         goto out;
@@ -553,49 +537,25 @@ out:
     return rc;
 }
 
-/* Where the plaintext of a decryption goes: a file descriptor, counted. */
-struct plain_sink {
-    int fd;         /* e.g. the pipe to the archive reader */
-    uint64_t bytes; /* how much gpg produced */
-};
-
-static int
-plain_write(void *arg, const void *buf, size_t len)
-{
-    struct plain_sink *p = arg;
-    int rc = mrx_fs_write_all(p->fd, buf, len);
-
-    if (rc == 0)
-        p->bytes += len;
-    return rc;
-}
-
 int
-mrx_pgp_decrypt(mrx_pgp *self, mrx_pgp_read_fn source, void *source_arg, int out_fd)
+mrx_pgp_decrypt(mrx_pgp *self, int in_fd, int out_fd)
 {
-    struct gpgme_data_cbs in_cbs = {stream_read, NULL, NULL, NULL};
-    struct gpgme_data_cbs out_cbs = {NULL, stream_write, NULL, NULL};
-    struct plain_sink plain = {out_fd, 0};
-    struct stream in_st = {source, NULL, source_arg, 0, ""};
-    struct stream out_st = {NULL, plain_write, &plain, 0, ""};
+    struct gpgme_data_cbs out_cbs = {NULL, plain_write, NULL, NULL};
+    struct plain_sink plain = {out_fd, 0, 0, ""};
     gpgme_data_t in = NULL, out = NULL;
     gpgme_decrypt_result_t result;
     gpgme_error_t err;
     int rc = 0;
 
-    if ((err = gpgme_data_new_from_cbs(&in, &in_cbs, &in_st)) ||
-        (err = gpgme_data_new_from_cbs(&out, &out_cbs, &out_st))) {
+    if ((err = fd_data(&in, in_fd)) || (err = gpgme_data_new_from_cbs(&out, &out_cbs, &plain)) ||
+        (err = gpgme_data_set_flag(out, "io-buffer-size", IO_BUFFER_SIZE))) {
         rc = pgp_fail(MRX_EIO, err, "decrypt");
         goto out;
     }
     err = gpgme_op_decrypt(self->ctx, in, out);
     result = gpgme_op_decrypt_result(self->ctx);
-    if (in_st.rc) {
-        rc = stream_result(&in_st);
-        goto out;
-    }
-    if (out_st.rc) {
-        rc = stream_result(&out_st);
+    if (plain.rc) {
+        rc = mrx_error_set(plain.rc, "%s", plain.message);
         goto out;
     }
     if (result && result->legacy_cipher_nomdc) {

@@ -16,12 +16,6 @@
 
 typedef struct mrx_pgp mrx_pgp;
 
-/* Pull source: fill buf with up to len bytes; return the count, 0 at end,
- * or a negative MRX_E* code (with the message set). */
-typedef ssize_t (*mrx_pgp_read_fn)(void *arg, void *buf, size_t len);
-/* Push sink: take all len bytes; return 0 or a negative MRX_E* code. */
-typedef int (*mrx_pgp_write_fn)(void *arg, const void *buf, size_t len);
-
 /* Once per process, before any thread uses mrx_pgp. */
 int mrx_pgp_global_init(void);
 
@@ -74,13 +68,14 @@ int mrx_pgp_verify_clearsigned(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], char
 
 /* Encrypt everything read from in_fd to the recipients (fingerprints) in
  * one streaming pass: binary OpenPGP, no compression, hidden recipient key
- * IDs, no file name. Ciphertext goes to sink. */
+ * IDs, no file name. Ciphertext is written to out_fd. */
 int mrx_pgp_encrypt(mrx_pgp *self, const char *const *recipients, size_t n_recipients, int in_fd,
-                    mrx_pgp_write_fn sink, void *sink_arg);
+                    int out_fd);
 
-/* Decrypt ciphertext pulled from source, writing plaintext to out_fd.
+/* Decrypt ciphertext read from in_fd, writing plaintext to out_fd.
  * Refuses ciphertext without integrity protection; a truncated or altered
- * ciphertext fails with MRX_ECRYPTO. */
-int mrx_pgp_decrypt(mrx_pgp *self, mrx_pgp_read_fn source, void *source_arg, int out_fd);
+ * ciphertext fails with MRX_ECRYPTO, one not for this keyring with
+ * MRX_EDENIED. */
+int mrx_pgp_decrypt(mrx_pgp *self, int in_fd, int out_fd);
 
 #endif

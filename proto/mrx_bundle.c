@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,10 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#define CHUNK (1024 * 1024)                 /* bytes moved at a time */
+#define CHUNK (1024 * 1024)                 /* bytes read from a file at a time */
+#define EXTRACT_CHUNK (64 * 1024)           /* bytes written to a file at a time */
+#define PUMP_CHUNK (256 * 1024)             /* ciphertext moved at a time */
+#define HASH_THREADS 2                      /* first-pass hashing in parallel */
 #define PIPE_BYTES (1024 * 1024)            /* kernel pipe buffer we ask for */
 #define SIG_MAX (64 * 1024)                 /* bytes of MANIFEST.sig */
 #define WALK_DEPTH_MAX 64                   /* folder nesting when bundling */
@@ -70,8 +74,21 @@ struct input {
     ino_t ino;              /* checked again when it is archived */
     off_t size;
     struct timespec mtime;
+    struct timespec ctime;
     char sha256[MRX_SHA256_HEX_LEN + 1]; /* content hash from the first pass */
 };
+
+/* True if st is the file the first pass hashed, unchanged since: same
+ * inode, size, and modification and change times (the change time cannot
+ * be set back by a user). */
+static int
+unchanged(const struct input *item, const struct stat *st)
+{
+    return st->st_dev == item->dev && st->st_ino == item->ino && st->st_size == item->size &&
+           st->st_mtim.tv_sec == item->mtime.tv_sec &&
+           st->st_mtim.tv_nsec == item->mtime.tv_nsec &&
+           st->st_ctim.tv_sec == item->ctime.tv_sec && st->st_ctim.tv_nsec == item->ctime.tv_nsec;
+}
 
 struct inputs {
     struct input *items;
@@ -272,55 +289,136 @@ probe_sample(struct probe *p, const void *buf, size_t len)
     p->out += n;
 }
 
-/* First pass: hash every file and sample how well it compresses. */
+/* Hash one file and sample how well its start compresses. */
 static int
-hash_inputs(struct inputs *in, mrx_manifest *manifest, struct probe *probe, char *buf)
+hash_one(struct input *item, mrx_sha256 *h, struct probe *probe, char *buf)
 {
-    mrx_sha256 *h = NULL;
-    int rc;
+    struct stat st;
+    uint64_t total = 0;
+    ssize_t n;
+    int fd = -1, rc;
 
-    if ((rc = mrx_sha256_new(&h)) < 0)
+    if ((rc = open_input(item, &fd)) < 0)
         return rc;
-    for (size_t i = 0; i < in->count && rc == 0; i++) {
-        struct input *item = &in->items[i];
-        struct stat st;
-        uint64_t total = 0;
-        ssize_t n;
-        int fd = -1;
-
-        if ((rc = open_input(item, &fd)) < 0)
-            break;
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            rc = mrx_error_set(MRX_EINVAL, "%s: not a regular file", item->src);
-            close(fd);
-            break;
-        }
-        while ((n = mrx_fs_read_full(fd, buf, CHUNK)) > 0) {
-            if (total == 0)
-                probe_sample(probe, buf, (size_t)n < SAMPLE_PER_FILE ? (size_t)n : SAMPLE_PER_FILE);
-            total += (uint64_t)n;
-            if ((rc = check_interrupted()) < 0 || (rc = mrx_sha256_update(h, buf, (size_t)n)) < 0)
-                break;
-        }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        if (n < 0) {
-            rc = mrx_error_wrap((int)n, "%s", item->src);
+        return mrx_error_set(MRX_EINVAL, "%s: not a regular file", item->src);
+    }
+    while ((n = mrx_fs_read_full(fd, buf, CHUNK)) > 0) {
+        if (total == 0)
+            probe_sample(probe, buf, (size_t)n < SAMPLE_PER_FILE ? (size_t)n : SAMPLE_PER_FILE);
+        total += (uint64_t)n;
+        if ((rc = check_interrupted()) < 0 || (rc = mrx_sha256_update(h, buf, (size_t)n)) < 0)
             break;
-        }
-        if (rc < 0 || (rc = mrx_sha256_final_hex(h, item->sha256)) < 0 ||
-            (rc = mrx_sha256_reset(h)) < 0)
-            break;
-        if (total != (uint64_t)st.st_size) {
-            rc = mrx_error_set(MRX_EIO, "%s: changed while being read", item->src);
-            break;
-        }
-        item->dev = st.st_dev;
-        item->ino = st.st_ino;
-        item->size = st.st_size;
-        item->mtime = st.st_mtim;
-        rc = mrx_manifest_add(manifest, item->path, total, item->sha256);
+    }
+    close(fd);
+    if (n < 0)
+        return mrx_error_wrap((int)n, "%s", item->src);
+    if (rc < 0 || (rc = mrx_sha256_final_hex(h, item->sha256)) < 0 ||
+        (rc = mrx_sha256_reset(h)) < 0)
+        return rc;
+    if (total != (uint64_t)st.st_size)
+        return mrx_error_set(MRX_EIO, "%s: changed while being read", item->src);
+    item->dev = st.st_dev;
+    item->ino = st.st_ino;
+    item->size = st.st_size;
+    item->mtime = st.st_mtim;
+    item->ctime = st.st_ctim;
+    return 0;
+}
+
+/* One first-pass worker: it hashes the files it claims, one at a time,
+ * from the shared counter. */
+struct hasher {
+    struct inputs *in;       /* the files */
+    atomic_size_t *next;     /* shared: the next file nobody has claimed */
+    struct probe probe;      /* its own compressibility sample */
+    int rc;                  /* its first failure */
+    size_t failed_at;        /* on which file */
+    char message[1024];      /* and why */
+};
+
+static void *
+hasher_main(void *arg)
+{
+    struct hasher *w = arg;
+    mrx_sha256 *h = NULL;
+    char *buf = malloc(CHUNK);
+    size_t i;
+    int rc = 0;
+
+    if (!buf)
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+    else
+        rc = mrx_sha256_new(&h);
+    while (rc == 0 && (i = atomic_fetch_add(w->next, 1)) < w->in->count) {
+        if ((rc = hash_one(&w->in->items[i], h, &w->probe, buf)) < 0)
+            w->failed_at = i;
+    }
+    if (rc < 0) {
+        w->rc = rc;
+        snprintf(w->message, sizeof w->message, "%s", mrx_error_last());
+        /* the others stop at their next file */
+        atomic_store(w->next, w->in->count);
     }
     mrx_sha256_destroy(&h);
+    free(buf);
+    return NULL;
+}
+
+/* First pass: hash every file, on HASH_THREADS threads, and sample how
+ * well they compress; then list them in the manifest in input order. */
+static int
+hash_inputs(struct inputs *in, mrx_manifest *manifest, struct probe *probe)
+{
+    struct hasher workers[HASH_THREADS];
+    pthread_t threads[HASH_THREADS];
+    atomic_size_t next = 0;
+    struct hasher *first_failure = NULL;
+    size_t started = 0, i;
+    int rc = 0;
+
+    memset(workers, 0, sizeof workers);
+    for (i = 0; i < HASH_THREADS; i++) {
+        workers[i].in = in;
+        workers[i].next = &next;
+        workers[i].probe.dst_cap = probe->dst_cap;
+        workers[i].probe.cctx = ZSTD_createCCtx();
+        workers[i].probe.dst = malloc(probe->dst_cap);
+        if (!workers[i].probe.cctx || !workers[i].probe.dst) {
+            rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    for (started = 0; started < HASH_THREADS; started++)
+        if (pthread_create(&threads[started], NULL, hasher_main, &workers[started]) != 0)
+            break;
+    if (started == 0) {
+        rc = mrx_error_set(MRX_EIO, "cannot start a hashing thread");
+        goto out;
+    }
+    for (i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    /* report the failure of the earliest file, as one thread would have */
+    for (i = 0; i < started; i++)
+        if (workers[i].rc < 0 && (!first_failure || workers[i].failed_at < first_failure->failed_at))
+            first_failure = &workers[i];
+    if (first_failure) {
+        rc = mrx_error_set(first_failure->rc, "%s", first_failure->message);
+        goto out;
+    }
+    for (i = 0; i < started; i++) {
+        probe->in += workers[i].probe.in;
+        probe->out += workers[i].probe.out;
+    }
+    for (i = 0; i < in->count && rc == 0; i++)
+        rc = mrx_manifest_add(manifest, in->items[i].path, (uint64_t)in->items[i].size,
+                              in->items[i].sha256);
+out:
+    for (i = 0; i < HASH_THREADS; i++) {
+        ZSTD_freeCCtx(workers[i].probe.cctx);
+        free(workers[i].probe.dst);
+    }
     return rc;
 }
 
@@ -381,11 +479,12 @@ write_data(struct writer *w, struct archive *a, const char *what, const void *bu
     return 0;
 }
 
+/* Stream one file into the archive. Its content is not hashed again: the
+ * file must be the one the first pass hashed, unchanged, before and after
+ * (and the reader checks every hash anyway). */
 static int
-write_file(struct writer *w, struct archive *a, const struct input *item, mrx_sha256 *h,
-           char *buf)
+write_file(struct writer *w, struct archive *a, const struct input *item, char *buf)
 {
-    char sha[MRX_SHA256_HEX_LEN + 1];
     struct stat st;
     uint64_t total = 0;
     ssize_t n;
@@ -393,9 +492,7 @@ write_file(struct writer *w, struct archive *a, const struct input *item, mrx_sh
 
     if ((rc = open_input(item, &fd)) < 0)
         return rc;
-    if (fstat(fd, &st) != 0 || st.st_dev != item->dev || st.st_ino != item->ino ||
-        st.st_size != item->size || st.st_mtim.tv_sec != item->mtime.tv_sec ||
-        st.st_mtim.tv_nsec != item->mtime.tv_nsec) {
+    if (fstat(fd, &st) != 0 || !unchanged(item, &st)) {
         close(fd);
         return mrx_error_set(MRX_EIO, "%s: changed while being bundled", item->src);
     }
@@ -407,7 +504,7 @@ write_file(struct writer *w, struct archive *a, const struct input *item, mrx_sh
             rc = mrx_error_set(MRX_EIO, "%s: grew while being bundled", item->src);
             goto out;
         }
-        if ((rc = check_interrupted()) < 0 || (rc = mrx_sha256_update(h, buf, (size_t)n)) < 0 ||
+        if ((rc = check_interrupted()) < 0 ||
             (rc = write_data(w, a, item->path, buf, (size_t)n)) < 0)
             goto out;
     }
@@ -415,9 +512,7 @@ write_file(struct writer *w, struct archive *a, const struct input *item, mrx_sh
         rc = mrx_error_wrap((int)n, "%s", item->src);
         goto out;
     }
-    if ((rc = mrx_sha256_final_hex(h, sha)) < 0 || (rc = mrx_sha256_reset(h)) < 0)
-        goto out;
-    if (total != (uint64_t)item->size || strcmp(sha, item->sha256) != 0)
+    if (total != (uint64_t)item->size || fstat(fd, &st) != 0 || !unchanged(item, &st))
         rc = mrx_error_set(MRX_EIO, "%s: changed while being bundled", item->src);
 out:
     close(fd);
@@ -429,7 +524,6 @@ writer_main(void *arg)
 {
     struct writer *w = arg;
     struct archive *a = archive_write_new();
-    mrx_sha256 *h = NULL;
     char *buf = malloc(CHUNK);
     int rc = 0;
 
@@ -437,8 +531,6 @@ writer_main(void *arg)
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = mrx_sha256_new(&h)) < 0)
-        goto out;
     if (w->compress) {
         if (archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
             archive_write_set_filter_option(a, "zstd", "compression-level", ZSTD_LEVEL) !=
@@ -460,7 +552,7 @@ writer_main(void *arg)
         (rc = write_data(w, a, "MANIFEST.sig", w->sig, w->sig_len)) < 0)
         goto out;
     for (size_t i = 0; i < w->inputs->count && rc == 0; i++)
-        rc = write_file(w, a, &w->inputs->items[i], h, buf);
+        rc = write_file(w, a, &w->inputs->items[i], buf);
     if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
         rc = archive_fail(w, a, "archive");
 out:
@@ -469,7 +561,6 @@ out:
     /* end of plaintext for gpg (or a broken pipe it will notice) */
     close(w->fd);
     w->fd = -1;
-    mrx_sha256_destroy(&h);
     free(buf);
     w->rc = rc;
     if (rc < 0)
@@ -477,23 +568,104 @@ out:
     return NULL;
 }
 
-/* Where the ciphertext goes: a file, hashed as it is written. */
-struct sink {
-    int fd;
-    mrx_sha256 *h;
-    uint64_t size;
+/* ---------------------------------------------------------------------
+ * The pump: ciphertext between gpg and the bundle file, hashed on its own
+ * thread so that GPGME's thread, the pipeline's bottleneck, only moves data.
+ */
+
+struct pump {
+    int in, out;             /* it copies in to out */
+    int close_in, close_out; /* and closes these when it ends */
+    mrx_sha256 *h;           /* hash of everything that passed: the bundle id */
+    uint64_t bytes;          /* how much passed */
+    int rc;                  /* outcome */
+    int broken_pipe;         /* it failed only because its reader left */
+    char message[1024];      /* its error message */
+    pthread_t thread;
+    int started;
 };
 
-static int
-sink_write(void *arg, const void *buf, size_t len)
+static void *
+pump_main(void *arg)
 {
-    struct sink *s = arg;
+    struct pump *p = arg;
+    char *buf = malloc(PUMP_CHUNK);
+    ssize_t n;
+    int rc = 0;
+
+    if (!buf)
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+    while (rc == 0) {
+        n = read(p->in, buf, PUMP_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = mrx_error_set(MRX_EIO, "reading ciphertext: %s", strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if ((rc = mrx_sha256_update(p->h, buf, (size_t)n)) < 0)
+            break;
+        if ((rc = mrx_fs_write_all(p->out, buf, (size_t)n)) < 0) {
+            p->broken_pipe = errno == EPIPE;
+            break;
+        }
+        p->bytes += (uint64_t)n;
+    }
+    if (p->close_in)
+        close(p->in);
+    if (p->close_out)
+        close(p->out);
+    free(buf);
+    p->rc = rc;
+    if (rc < 0)
+        snprintf(p->message, sizeof p->message, "%s", mrx_error_last());
+    return NULL;
+}
+
+/* Start copying in to out; the pump closes the descriptors flagged. On
+ * failure to start, those are closed here. */
+static int
+pump_start(struct pump *p, int in, int close_in, int out, int close_out)
+{
     int rc;
 
-    if ((rc = mrx_fs_write_all(s->fd, buf, len)) < 0 || (rc = mrx_sha256_update(s->h, buf, len)) < 0)
+    memset(p, 0, sizeof *p);
+    p->in = in;
+    p->out = out;
+    p->close_in = close_in;
+    p->close_out = close_out;
+    if ((rc = mrx_sha256_new(&p->h)) == 0 && pthread_create(&p->thread, NULL, pump_main, p) != 0)
+        rc = mrx_error_set(MRX_EIO, "cannot start the ciphertext thread");
+    if (rc < 0) {
+        if (close_in)
+            close(in);
+        if (close_out)
+            close(out);
+        mrx_sha256_destroy(&p->h);
         return rc;
-    s->size += len;
+    }
+    p->started = 1;
     return 0;
+}
+
+/* Wait for the pump to end; id (may be NULL) gets the hash of what passed. */
+static int
+pump_finish(struct pump *p, char id[MRX_SHA256_HEX_LEN + 1])
+{
+    int rc = 0;
+
+    if (!p->started)
+        return 0;
+    pthread_join(p->thread, NULL);
+    p->started = 0;
+    if (p->rc < 0)
+        rc = mrx_error_set(p->rc, "%s", p->message);
+    else if (id)
+        rc = mrx_sha256_final_hex(p->h, id);
+    mrx_sha256_destroy(&p->h);
+    return rc;
 }
 
 static void
@@ -539,13 +711,13 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
     struct inputs in = {0};
     struct probe probe = {0};
     struct writer w;
-    struct sink sink = {-1, NULL, 0};
+    struct pump pump = {0};
     mrx_manifest *manifest = NULL;
     const char **recipients = NULL;
     size_t n_recipients = 0;
-    char *manifest_text = NULL, *sig = NULL, *buf = NULL, *tmp = NULL, *dir = NULL;
+    char *manifest_text = NULL, *sig = NULL, *tmp = NULL, *dir = NULL;
     size_t manifest_len = 0, sig_len = 0;
-    int pipefd[2] = {-1, -1}, thread_started = 0, rc;
+    int plain[2] = {-1, -1}, cipher[2] = {-1, -1}, out_fd = -1, thread_started = 0, rc, pump_rc;
     pthread_t thread;
     time_t created = spec->created ? spec->created : time(NULL);
 
@@ -558,16 +730,8 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
         (rc = collect_inputs(&in, spec)) < 0 ||
         (rc = mrx_manifest_new(&manifest, spec->kind, spec->author, created)) < 0)
         goto out;
-    if (!(buf = malloc(CHUNK)) || !(probe.cctx = ZSTD_createCCtx())) {
-        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
-        goto out;
-    }
     probe.dst_cap = ZSTD_compressBound(SAMPLE_PER_FILE);
-    if (!(probe.dst = malloc(probe.dst_cap))) {
-        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = hash_inputs(&in, manifest, &probe, buf)) < 0 ||
+    if ((rc = hash_inputs(&in, manifest, &probe)) < 0 ||
         (rc = mrx_manifest_format(manifest, &manifest_text, &manifest_len)) < 0)
         goto out;
     if (manifest_len > MRX_MANIFEST_MAX) {
@@ -585,21 +749,26 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
         goto out;
     }
-    if ((sink.fd = mkstemp(tmp)) < 0) {
+    if ((out_fd = mkstemp(tmp)) < 0) {
         free(tmp);
         tmp = NULL;
         rc = mrx_error_set(MRX_EIO, "%s: cannot create: %s", out_path, strerror(errno));
         goto out;
     }
-    if ((rc = mrx_sha256_new(&sink.h)) < 0)
-        goto out;
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    /* archive thread -> plain -> gpg -> cipher -> pump -> out_fd */
+    if (pipe2(plain, O_CLOEXEC) != 0 || pipe2(cipher, O_CLOEXEC) != 0) {
         rc = mrx_error_set(MRX_EIO, "pipe: %s", strerror(errno));
         goto out;
     }
-    grow_pipe(pipefd[1]);
-    w.fd = pipefd[1];
-    pipefd[1] = -1;
+    grow_pipe(plain[1]);
+    grow_pipe(cipher[1]);
+    if ((rc = pump_start(&pump, cipher[0], 1, out_fd, 0)) < 0) {
+        cipher[0] = -1;
+        goto out;
+    }
+    cipher[0] = -1;
+    w.fd = plain[1];
+    plain[1] = -1;
     w.inputs = &in;
     w.manifest = manifest_text;
     w.manifest_len = manifest_len;
@@ -613,24 +782,31 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
         goto out;
     }
     thread_started = 1;
-    rc = mrx_pgp_encrypt(spec->pgp, recipients, n_recipients, pipefd[0], sink_write, &sink);
-    /* whatever happened, the archive thread must be able to finish */
-    close(pipefd[0]);
-    pipefd[0] = -1;
+    rc = mrx_pgp_encrypt(spec->pgp, recipients, n_recipients, plain[0], cipher[1]);
+    /* whatever happened, the archive thread and the pump must be able to
+     * finish: they see a broken pipe or the end of the ciphertext */
+    close(plain[0]);
+    plain[0] = -1;
+    close(cipher[1]);
+    cipher[1] = -1;
     pthread_join(thread, NULL);
     thread_started = 0;
+    pump_rc = pump_finish(&pump, info->id);
+    /* the first cause wins: a pump or archive failure makes gpg fail */
+    if (pump_rc < 0 && (rc == 0 || !pump.broken_pipe)) {
+        rc = pump_rc;
+        goto out;
+    }
     if (w.rc < 0 && (rc == 0 || !w.broken_pipe)) {
         rc = mrx_error_set(w.rc, "%s", w.message);
         goto out;
     }
     if (rc < 0)
         goto out;
-    if (fsync(sink.fd) != 0) {
+    if (fsync(out_fd) != 0) {
         rc = mrx_error_set(MRX_EIO, "%s: fsync failed: %s", out_path, strerror(errno));
         goto out;
     }
-    if ((rc = mrx_sha256_final_hex(sink.h, info->id)) < 0)
-        goto out;
     if (link(tmp, out_path) != 0) {
         rc = errno == EEXIST ? mrx_error_set(MRX_EEXIST, "%s: already exists (not overwriting)",
                                              out_path)
@@ -640,7 +816,7 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
     }
     if ((rc = mrx_fs_fsync_dir(dir)) < 0)
         goto out;
-    info->size = sink.size;
+    info->size = pump.bytes;
     info->kind = spec->kind;
     strcpy(info->author, spec->author);
     info->created = created;
@@ -648,23 +824,22 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
     info->bytes = mrx_manifest_total(manifest);
     info->compressed = w.compress;
 out:
-    if (thread_started) {
-        close(pipefd[0]);
-        pthread_join(thread, NULL);
+    for (int i = 0; i < 2; i++) {
+        if (plain[i] >= 0)
+            close(plain[i]);
+        if (cipher[i] >= 0)
+            close(cipher[i]);
     }
-    if (pipefd[0] >= 0)
-        close(pipefd[0]);
-    if (sink.fd >= 0)
-        close(sink.fd);
+    if (thread_started)
+        pthread_join(thread, NULL);
+    pump_finish(&pump, NULL);
+    if (out_fd >= 0)
+        close(out_fd);
     if (tmp) {
         unlink(tmp);
         free(tmp);
     }
-    mrx_sha256_destroy(&sink.h);
-    ZSTD_freeCCtx(probe.cctx);
-    free(probe.dst);
     free(dir);
-    free(buf);
     free(sig);
     free(manifest_text);
     free(recipients);
@@ -787,7 +962,7 @@ extract_file(struct reader *r, struct archive *a, const mrx_manifest_entry *entr
         goto out;
     }
     for (;;) {
-        la_ssize_t n = archive_read_data(a, buf, CHUNK);
+        la_ssize_t n = archive_read_data(a, buf, EXTRACT_CHUNK);
         if (n < 0) {
             rc = mrx_error_set(MRX_EFORMAT, "%s: %s", entry->path, archive_error_string(a));
             goto out;
@@ -1027,30 +1202,6 @@ out:
     return NULL;
 }
 
-/* Where the ciphertext comes from: the bundle file, hashed as it is read. */
-struct source {
-    int fd;
-    mrx_sha256 *h;
-    uint64_t size;
-};
-
-static ssize_t
-source_read(void *arg, void *buf, size_t len)
-{
-    struct source *s = arg;
-    ssize_t n;
-    int rc;
-
-    while ((n = read(s->fd, buf, len)) < 0 && errno == EINTR)
-        ;
-    if (n < 0)
-        return mrx_error_set(MRX_EIO, "reading the bundle: %s", strerror(errno));
-    if (n > 0 && (rc = mrx_sha256_update(s->h, buf, (size_t)n)) < 0)
-        return rc;
-    s->size += (uint64_t)n;
-    return n;
-}
-
 /* out_dir may not exist, or be an empty folder (then it is replaced). */
 static int
 check_out_dir(const char *out_dir)
@@ -1085,9 +1236,10 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
                 const char *expected_id, const char *in_path, const char *out_dir)
 {
     struct reader r;
-    struct source src = {-1, NULL, 0};
+    struct pump pump = {0};
     char *parent = NULL, *staging = NULL, *copy = NULL;
-    int pipefd[2] = {-1, -1}, thread_started = 0, rc, dec;
+    int cipher[2] = {-1, -1}, plain[2] = {-1, -1}, in_fd = -1, thread_started = 0, rc, dec,
+        pump_rc;
     pthread_t thread;
     struct stat st;
 
@@ -1097,10 +1249,10 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
     r.dirfd = -1;
     if ((rc = check_out_dir(out_dir)) < 0)
         return rc;
-    if ((src.fd = open(in_path, O_RDONLY | O_CLOEXEC)) < 0)
+    if ((in_fd = open(in_path, O_RDONLY | O_CLOEXEC)) < 0)
         return mrx_error_set(errno == ENOENT ? MRX_ENOTFOUND : MRX_EIO, "%s: cannot open: %s",
                              in_path, strerror(errno));
-    if (fstat(src.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(in_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = mrx_error_set(MRX_EINVAL, "%s: not a regular file", in_path);
         goto out;
     }
@@ -1121,15 +1273,15 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
         rc = mrx_error_set(MRX_EIO, "%s: %s", staging, strerror(errno));
         goto out;
     }
-    if ((rc = mrx_sha256_new(&src.h)) < 0)
-        goto out;
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    /* in_fd -> pump -> cipher -> gpg -> plain -> extraction thread */
+    if (pipe2(cipher, O_CLOEXEC) != 0 || pipe2(plain, O_CLOEXEC) != 0) {
         rc = mrx_error_set(MRX_EIO, "pipe: %s", strerror(errno));
         goto out;
     }
-    grow_pipe(pipefd[1]);
-    r.fd = pipefd[0];
-    pipefd[0] = -1;
+    grow_pipe(cipher[1]);
+    grow_pipe(plain[1]);
+    r.fd = plain[0];
+    plain[0] = -1;
     r.gnupghome = mrx_pgp_home(pgp);
     r.expected_signer = expected_signer;
     if (pthread_create(&thread, NULL, reader_main, &r) != 0) {
@@ -1138,12 +1290,26 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
         goto out;
     }
     thread_started = 1;
-    dec = mrx_pgp_decrypt(pgp, source_read, &src, pipefd[1]);
-    close(pipefd[1]);
-    pipefd[1] = -1;
+    rc = pump_start(&pump, in_fd, 0, cipher[1], 1);
+    cipher[1] = -1;
+    if (rc < 0)
+        goto out;
+    dec = mrx_pgp_decrypt(pgp, cipher[0], plain[1]);
+    /* gpg is done: the pump and the extraction thread see a broken pipe or
+     * the end of their data */
+    close(cipher[0]);
+    cipher[0] = -1;
+    close(plain[1]);
+    plain[1] = -1;
+    pump_rc = pump_finish(&pump, info->id);
     pthread_join(thread, NULL);
     thread_started = 0;
-    /* the first cause wins: a reader that quit early made gpg fail */
+    /* the first cause wins: reading the bundle failed, or the reader quit
+     * early and made gpg fail, or gpg failed and starved the reader */
+    if (pump_rc < 0 && !pump.broken_pipe) {
+        rc = mrx_error_wrap(pump_rc, "%s", in_path);
+        goto out;
+    }
     if (r.rc < 0 && (dec == 0 || r.quit_early)) {
         rc = mrx_error_set(r.rc, "%s: %s", in_path, r.message);
         goto out;
@@ -1152,8 +1318,6 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
         rc = mrx_error_wrap(dec, "%s", in_path);
         goto out;
     }
-    if ((rc = mrx_sha256_final_hex(src.h, info->id)) < 0)
-        goto out;
     if (expected_id && strcmp(expected_id, info->id) != 0) {
         rc = mrx_error_set(MRX_ECRYPTO, "%s: ciphertext SHA-256 is %s, expected %s", in_path,
                            info->id, expected_id);
@@ -1169,7 +1333,7 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
     free(staging);
     staging = NULL;
     mrx_fs_fsync_dir(parent);
-    info->size = src.size;
+    info->size = pump.bytes;
     info->kind = mrx_manifest_kind(r.manifest);
     strcpy(info->author, r.signer);
     info->created = mrx_manifest_created(r.manifest);
@@ -1177,14 +1341,15 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
     info->bytes = mrx_manifest_total(r.manifest);
     info->compressed = r.compressed;
 out:
-    if (thread_started) {
-        close(pipefd[1]);
-        pthread_join(thread, NULL);
+    for (int i = 0; i < 2; i++) {
+        if (cipher[i] >= 0)
+            close(cipher[i]);
+        if (plain[i] >= 0)
+            close(plain[i]);
     }
-    if (pipefd[0] >= 0)
-        close(pipefd[0]);
-    if (pipefd[1] >= 0)
-        close(pipefd[1]);
+    pump_finish(&pump, NULL);
+    if (thread_started)
+        pthread_join(thread, NULL);
     if (r.dirfd >= 0)
         close(r.dirfd);
     if (staging) {
@@ -1194,8 +1359,7 @@ out:
         mrx_error_set(rc, "%s", saved);
         free(staging);
     }
-    close(src.fd);
-    mrx_sha256_destroy(&src.h);
+    close(in_fd);
     mrx_manifest_destroy(&r.manifest);
     free(r.manifest_text);
     free(r.sig);

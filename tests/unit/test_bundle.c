@@ -385,12 +385,6 @@ write_zstd(const char *path, const char *data, size_t len)
     archive_entry_free(e);
 }
 
-static int
-sink_to_fd(void *arg, const void *buf, size_t len)
-{
-    return mrx_fs_write_all(*(int *)arg, buf, len);
-}
-
 /* Encrypt the file plain to one party, as mrx does; the path is new. */
 static char *
 encrypt_file(const char *plain, enum who to)
@@ -401,7 +395,7 @@ encrypt_file(const char *plain, enum who to)
     int out = open(bundle, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
     assert_true(in >= 0 && out >= 0);
-    if (mrx_pgp_encrypt(party[READER].pgp, recipients, 1, in, sink_to_fd, &out) != 0)
+    if (mrx_pgp_encrypt(party[READER].pgp, recipients, 1, in, out) != 0)
         fail_msg("encrypt: %s", mrx_error_last());
     close(in);
     assert_int_equal(close(out), 0);
