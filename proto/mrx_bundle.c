@@ -1263,10 +1263,12 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
         goto out;
     }
     if (!mkdtemp(staging)) {
+        rc = errno == ENOENT || errno == ENOTDIR
+                 ? mrx_error_set(MRX_ENOTFOUND, "%s: folder %s does not exist", out_dir, parent)
+                 : mrx_error_set(MRX_EIO, "%s: cannot create a folder beside it: %s", out_dir,
+                                 strerror(errno));
         free(staging);
         staging = NULL;
-        rc = mrx_error_set(MRX_EIO, "%s: cannot create a folder beside it: %s", out_dir,
-                           strerror(errno));
         goto out;
     }
     if ((r.dirfd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {

@@ -2,7 +2,7 @@
 # t_bundle_cli: mrx bundle create and open through the real CLI: what a
 # user sees, the exit codes, --json, and that a refusal leaves nothing.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 28
+plan 29
 
 clinic=$(t_node clinic clinic) || exit 1
 patient=$(t_node patient patient) || exit 1
@@ -67,6 +67,8 @@ check "sha256sum -c accepts the extracted manifest" bash -c "cd '$work/img' && s
 json=$(mrx --home "$patient" --json bundle open "$work/ph.mrx" --out "$work/ph" --signer "$cfpr")
 [[ $(jq -r .author <<<"$json") == "$cfpr" && $(jq -r .files <<<"$json") == 2 ]] &&
     ok "open --json with --signer" || not_ok "open --json" "$json"
+refuses 3 "folder $work/no/such does not exist" "open names a missing parent folder" \
+    mrx --home "$patient" bundle open "$work/img.mrx" --out "$work/no/such/dir"
 mkdir -p "$work/busy" && touch "$work/busy/x"
 refuses 4 "not empty" "open refuses a non-empty target" \
     mrx --home "$patient" bundle open "$work/img.mrx" --out "$work/busy"
