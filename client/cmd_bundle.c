@@ -153,13 +153,13 @@ cmd_bundle_create(mrx_cli *cli, int argc, char **argv)
             if (strcmp(recipients[i], spec.author) != 0)
                 json_array_append_new(readers, json_string(recipients[i]));
         json_object_set_new(doc, "readers", readers);
-        json_object_set_new(doc, "path", json_string(out));
+        json_object_set_new(doc, "path", json_string(info.path));
         mrx_cli_print_json(doc);
     } else {
         printf("bundle %s\n", info.id);
         printf("  %s, %zu file%s, %s%s, written to %s\n", mrx_kind_name(info.kind), info.files,
                info.files == 1 ? "" : "s", mrx_cli_human_size(size, info.bytes),
-               info.compressed ? " (compressed)" : "", out);
+               info.compressed ? " (compressed)" : "", info.path);
         describe_key(who, sizeof who, node, spec.author);
         printf("  readable by: %s", who);
         for (size_t i = 0; i < n_recipients; i++)

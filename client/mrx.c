@@ -18,7 +18,7 @@ static const mrx_cli_command commands[] = {
     {"peer add", cmd_peer_add, "FILE", "verify and import a peer's certificate (- for stdin)"},
     {"peer list", cmd_peer_list, "", "list the imported peers"},
     {"bundle create", cmd_bundle_create,
-     "--kind KIND [--to FINGERPRINT]... --out FILE PATH...",
+     "--kind KIND [--to FINGERPRINT]... --out FILE|DIR PATH...",
      "package files into a signed, encrypted bundle (offline)"},
     {"bundle open", cmd_bundle_open, "FILE --out DIR [--signer FINGERPRINT]",
      "check and extract a bundle (offline)"},

@@ -718,13 +718,17 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
     char *manifest_text = NULL, *sig = NULL, *tmp = NULL, *dir = NULL;
     size_t manifest_len = 0, sig_len = 0;
     int plain[2] = {-1, -1}, cipher[2] = {-1, -1}, out_fd = -1, thread_started = 0, rc, pump_rc;
+    int into_store;
+    struct stat st;
     pthread_t thread;
     time_t created = spec->created ? spec->created : time(NULL);
 
     memset(info, 0, sizeof *info);
     memset(&w, 0, sizeof w);
     w.fd = -1;
-    if (access(out_path, F_OK) == 0)
+    /* a folder is a bundle store: the bundle is named by its id in it */
+    into_store = stat(out_path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!into_store && access(out_path, F_OK) == 0)
         return mrx_error_set(MRX_EEXIST, "%s: already exists (not overwriting)", out_path);
     if ((rc = recipient_list(&recipients, &n_recipients, spec)) < 0 ||
         (rc = collect_inputs(&in, spec)) < 0 ||
@@ -744,7 +748,8 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
         goto out;
     }
 
-    if (!(dir = mrx_fs_dirname(out_path)) || asprintf(&tmp, "%s.tmp-XXXXXX", out_path) < 0) {
+    if (!(dir = into_store ? strdup(out_path) : mrx_fs_dirname(out_path)) ||
+        asprintf(&tmp, into_store ? "%s/.bundle.tmp-XXXXXX" : "%s.tmp-XXXXXX", out_path) < 0) {
         tmp = NULL;
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
         goto out;
@@ -807,10 +812,14 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
         rc = mrx_error_set(MRX_EIO, "%s: fsync failed: %s", out_path, strerror(errno));
         goto out;
     }
-    if (link(tmp, out_path) != 0) {
+    if (into_store)
+        snprintf(info->path, sizeof info->path, "%s/%s.mrx", out_path, info->id);
+    else
+        snprintf(info->path, sizeof info->path, "%s", out_path);
+    if (link(tmp, info->path) != 0) {
         rc = errno == EEXIST ? mrx_error_set(MRX_EEXIST, "%s: already exists (not overwriting)",
-                                             out_path)
-                             : mrx_error_set(MRX_EIO, "%s: cannot create: %s", out_path,
+                                             info->path)
+                             : mrx_error_set(MRX_EIO, "%s: cannot create: %s", info->path,
                                              strerror(errno));
         goto out;
     }

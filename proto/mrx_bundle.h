@@ -28,6 +28,7 @@ typedef struct mrx_bundle_info {
     size_t files;                    /* how many files */
     uint64_t bytes;                  /* their total size */
     int compressed;                  /* the tar inside is zstd-compressed */
+    char path[4096];                 /* where the bundle file is (create) */
 } mrx_bundle_info;
 
 /* What to bundle and for whom. */
@@ -42,9 +43,10 @@ typedef struct mrx_bundle_spec {
     time_t created;                  /* manifest time (0: now) */
 } mrx_bundle_spec;
 
-/* Write the bundle to out_path (which must not exist): a temporary file
- * beside it is fsynced and linked into place, so out_path appears whole or
- * not at all. */
+/* Write the bundle to out_path, which must not exist, or into the folder
+ * out_path as <id>.mrx (a content-addressed store): a temporary file is
+ * fsynced and linked into place, so the bundle appears whole or not at
+ * all. info->path says where it went. */
 int mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char *out_path);
 
 /* Decrypt in_path with pgp's keys and extract it to out_dir (which must

@@ -2,7 +2,7 @@
 # t_bundle_cli: mrx bundle create and open through the real CLI: what a
 # user sees, the exit codes, --json, and that a refusal leaves nothing.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 29
+plan 30
 
 clinic=$(t_node clinic clinic) || exit 1
 patient=$(t_node patient patient) || exit 1
@@ -35,6 +35,12 @@ json=$(mrx --home "$clinic" --json bundle create --kind records --to "$lower" --
 [[ $(jq -r '.readers | length' <<<"$json") == 2 ]] &&
     ok "fingerprints in lowercase and with spaces name the same reader once" || not_ok "same reader twice" "$json"
 
+mkdir -p "$work/store"
+json=$(mrx --home "$clinic" --json bundle create --kind photos --to "$pfpr" --out "$work/store" "$data/photos/retina.jpg")
+sid=$(jq -r .id <<<"$json")
+[[ $(jq -r .path <<<"$json") == "$work/store/$sid.mrx" && -f $work/store/$sid.mrx && $(ls -A "$work/store" | wc -l) == 1 &&
+   $(sha256sum "$work/store/$sid.mrx" | cut -d' ' -f1) == "$sid" ]] &&
+    ok "--out DIR stores the bundle under its SHA-256" || not_ok "--out DIR store" "$json" "$(ls -A "$work/store")"
 refuses 2 "--kind and --out are required" "create without --kind is a usage error" \
     mrx --home "$clinic" bundle create --out "$work/x.mrx" "$data/docs"
 refuses 2 "unknown kind \"x-ray\"" "an unknown kind is refused" \
