@@ -1,0 +1,552 @@
+/*
+ * mrx_ledger: per-author signed feeds in a bare git repository.
+ */
+#include "mrx_ledger.h"
+#include "mrx_error.h"
+#include "mrx_fs.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LEDGER_DIR "ledger.git"
+#define OWNER_FILE "owner"
+#define FEED_PREFIX "refs/feeds/"
+#define FEED_EVENTS_MAX 10000000 /* events one feed may hold */
+#define CERT_ENTRY "certificate"
+
+struct mrx_ledger {
+    git_repository *repo;                  /* the bare repository */
+    char *dir;                             /* the case folder */
+    char case_id[MRX_SHA256_HEX_LEN + 1];  /* SHA-256 of the owner's first event */
+    char owner[MRX_FPR_LEN + 1];           /* the owner's key */
+};
+
+/* Turn the last libgit2 error into ours. */
+static int
+git_fail(int code, const char *what)
+{
+    const git_error *e = git_error_last();
+
+    return mrx_error_set(code, "%s: %s", what, e && e->message ? e->message : "git error");
+}
+
+int
+mrx_ledger_global_init(void)
+{
+    if (git_libgit2_init() < 0)
+        return git_fail(MRX_EIO, "libgit2");
+    /* every object, index and ref write is fsynced before it counts */
+    if (git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1) < 0)
+        return git_fail(MRX_EIO, "libgit2 fsync option");
+    return 0;
+}
+
+void
+mrx_ledger_destroy(mrx_ledger **self_p)
+{
+    mrx_ledger *self;
+
+    if (!self_p || !(self = *self_p))
+        return;
+    git_repository_free(self->repo);
+    free(self->dir);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *
+mrx_ledger_case_id(const mrx_ledger *self)
+{
+    return self->case_id;
+}
+
+const char *
+mrx_ledger_owner(const mrx_ledger *self)
+{
+    return self->owner;
+}
+
+/* SHA-256 of a commit as git stores it ("commit <size>\0<content>"): the
+ * chain of events holds on it even if SHA-1 does not. */
+static int
+commit_sha256(char hex[MRX_SHA256_HEX_LEN + 1], git_repository *repo, const git_oid *oid)
+{
+    git_odb *odb = NULL;
+    git_odb_object *obj = NULL;
+    mrx_sha256 *h = NULL;
+    char header[64];
+    int n, rc;
+
+    if (git_repository_odb(&odb, repo) < 0 || git_odb_read(&obj, odb, oid) < 0) {
+        rc = git_fail(MRX_EIO, "reading an event");
+        goto out;
+    }
+    if (git_odb_object_type(obj) != GIT_OBJECT_COMMIT) {
+        rc = mrx_error_set(MRX_EFORMAT, "event %s is not a commit", git_oid_tostr_s(oid));
+        goto out;
+    }
+    n = snprintf(header, sizeof header, "commit %zu", git_odb_object_size(obj));
+    if ((rc = mrx_sha256_new(&h)) < 0 || (rc = mrx_sha256_update(h, header, (size_t)n + 1)) < 0 ||
+        (rc = mrx_sha256_update(h, git_odb_object_data(obj), git_odb_object_size(obj))) < 0 ||
+        (rc = mrx_sha256_final_hex(h, hex)) < 0)
+        goto out;
+out:
+    mrx_sha256_destroy(&h);
+    git_odb_object_free(obj);
+    git_odb_free(odb);
+    return rc;
+}
+
+static void
+feed_ref(char *out, size_t cap, const char *fpr)
+{
+    snprintf(out, cap, FEED_PREFIX "%s", fpr);
+}
+
+/* The tree of an event: empty, or holding the member's certificate. */
+static int
+event_tree(git_tree **out, git_repository *repo, const char *certificate)
+{
+    git_treebuilder *tb = NULL;
+    git_oid blob, tree;
+    int rc = 0;
+
+    if (git_treebuilder_new(&tb, repo, NULL) < 0)
+        return git_fail(MRX_EIO, "tree");
+    if (certificate &&
+        (git_blob_create_from_buffer(&blob, repo, certificate, strlen(certificate)) < 0 ||
+         git_treebuilder_insert(NULL, tb, CERT_ENTRY, &blob, GIT_FILEMODE_BLOB) < 0)) {
+        rc = git_fail(MRX_EIO, "storing the certificate");
+        goto out;
+    }
+    if (git_treebuilder_write(&tree, tb) < 0 || git_tree_lookup(out, repo, &tree) < 0)
+        rc = git_fail(MRX_EIO, "tree");
+out:
+    git_treebuilder_free(tb);
+    return rc;
+}
+
+/* Write ev as a signed commit on top of parent (NULL for the first) and
+ * move the feed's ref to it, provided the ref still points at parent. */
+static int
+write_event(git_oid *out, git_repository *repo, const mrx_ledger_author *author,
+            const mrx_event *ev, const char *certificate, git_commit *parent)
+{
+    git_signature *sig = NULL;
+    git_tree *tree = NULL;
+    git_buf buf = {0};
+    git_reference *ref = NULL;
+    const git_commit *parents[1] = {parent};
+    char *text = NULL, *gpgsig = NULL, email[MRX_FPR_LEN + 8], refname[64];
+    size_t sig_len = 0;
+    int rc;
+
+    if ((rc = mrx_event_format(ev, &text, NULL)) < 0)
+        return rc;
+    snprintf(email, sizeof email, "%s@mrx", author->fpr);
+    if (git_signature_new(&sig, author->name, email, (git_time_t)ev->time, 0) < 0) {
+        rc = git_fail(MRX_EINVAL, "commit author");
+        goto out;
+    }
+    if ((rc = event_tree(&tree, repo, certificate)) < 0)
+        goto out;
+    if (git_commit_create_buffer(&buf, repo, sig, sig, NULL, text, tree, parent ? 1 : 0,
+                                 parents) < 0) {
+        rc = git_fail(MRX_EIO, "commit");
+        goto out;
+    }
+    if ((rc = mrx_pgp_sign_detached(author->pgp, &gpgsig, &sig_len, author->fpr, buf.ptr,
+                                    buf.size)) < 0) {
+        mrx_error_wrap(rc, "signing event %llu", (unsigned long long)ev->seq);
+        goto out;
+    }
+    if (git_commit_create_with_signature(out, repo, buf.ptr, gpgsig, "gpgsig") < 0) {
+        rc = git_fail(MRX_EIO, "signed commit");
+        goto out;
+    }
+    feed_ref(refname, sizeof refname, author->fpr);
+    /* compare-and-swap: a concurrent append to the same feed loses */
+    if (git_reference_create_matching(&ref, repo, refname, out, parent ? 1 : 0,
+                                      parent ? git_commit_id(parent) : NULL,
+                                      "mrx: append event") < 0)
+        rc = git_fail(MRX_EEXIST, "feed moved while appending");
+out:
+    git_reference_free(ref);
+    git_buf_dispose(&buf);
+    git_tree_free(tree);
+    git_signature_free(sig);
+    free(text);
+    free(gpgsig);
+    return rc;
+}
+
+static int
+write_owner_file(const char *dir, const char *owner)
+{
+    char *path = mrx_fs_join(dir, OWNER_FILE), line[MRX_FPR_LEN + 2];
+    int rc;
+
+    if (!path)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    snprintf(line, sizeof line, "%s\n", owner);
+    rc = mrx_fs_write_atomic(path, line, strlen(line), 0600);
+    free(path);
+    return rc;
+}
+
+static int
+open_repo(mrx_ledger *self)
+{
+    char *path = mrx_fs_join(self->dir, LEDGER_DIR);
+    int rc = 0;
+
+    if (!path)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if (git_repository_open_bare(&self->repo, path) < 0)
+        rc = git_fail(MRX_ENOTFOUND, "case ledger");
+    free(path);
+    return rc;
+}
+
+int
+mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_author *owner)
+{
+    mrx_ledger *self = calloc(1, sizeof *self);
+    unsigned char nonce[MRX_NONCE_HEX_LEN / 2];
+    char *tmp = NULL, *repo_path = NULL, *final = NULL;
+    mrx_event ev;
+    git_oid oid;
+    int rc;
+
+    *out = NULL;
+    if (!self)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if ((rc = mrx_fs_mkdir_p(cases_dir, 0700)) < 0)
+        goto out;
+    if (!(tmp = mrx_fs_join(cases_dir, ".new-XXXXXX")) || !mkdtemp(tmp)) {
+        rc = mrx_error_set(MRX_EIO, "%s: cannot create a case: %s", cases_dir, strerror(errno));
+        goto out;
+    }
+    if (!(repo_path = mrx_fs_join(tmp, LEDGER_DIR))) {
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (git_repository_init(&self->repo, repo_path, 1) < 0) {
+        rc = git_fail(MRX_EIO, "creating the ledger");
+        goto out;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.type = MRX_EV_CASE_CREATED;
+    strcpy(ev.author, owner->fpr);
+    ev.time = time(NULL);
+    if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce) {
+        rc = mrx_error_set(MRX_EIO, "no randomness for the case nonce");
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof nonce; i++)
+        sprintf(ev.nonce + 2 * i, "%02x", nonce[i]);
+    if ((rc = write_event(&oid, self->repo, owner, &ev, NULL, NULL)) < 0 ||
+        (rc = commit_sha256(self->case_id, self->repo, &oid)) < 0 ||
+        (rc = write_owner_file(tmp, owner->fpr)) < 0)
+        goto out;
+    strcpy(self->owner, owner->fpr);
+    /* the case becomes visible under its id only now, whole */
+    git_repository_free(self->repo);
+    self->repo = NULL;
+    if (!(final = mrx_fs_join(cases_dir, self->case_id))) {
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (rename(tmp, final) != 0) {
+        rc = mrx_error_set(MRX_EIO, "%s: cannot move the new case into place: %s", final,
+                           strerror(errno));
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL;
+    if ((rc = mrx_fs_fsync_dir(cases_dir)) < 0)
+        goto out;
+    self->dir = final;
+    final = NULL;
+    if ((rc = open_repo(self)) < 0)
+        goto out;
+    *out = self;
+    self = NULL;
+out:
+    if (tmp) {
+        mrx_fs_remove_tree(tmp);
+        free(tmp);
+    }
+    free(final);
+    free(repo_path);
+    mrx_ledger_destroy(&self);
+    return rc;
+}
+
+int
+mrx_ledger_open(mrx_ledger **out, const char *case_dir)
+{
+    mrx_ledger *self = calloc(1, sizeof *self);
+    char *owner_path = NULL, *text = NULL, *copy = NULL;
+    const char *base;
+    size_t len = 0;
+    int rc;
+
+    *out = NULL;
+    if (!self || !(self->dir = strdup(case_dir)) || !(copy = strdup(case_dir)) ||
+        !(owner_path = mrx_fs_join(case_dir, OWNER_FILE))) {
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
+    if (!mrx_sha256_hex_valid(base)) {
+        rc = mrx_error_set(MRX_EINVAL, "%s: not a case folder (named by a case id)", case_dir);
+        goto out;
+    }
+    strcpy(self->case_id, base);
+    if ((rc = mrx_fs_read_file(&text, &len, owner_path, 64)) < 0)
+        goto out;
+    if (len != MRX_FPR_LEN + 1 || text[MRX_FPR_LEN] != '\n' ||
+        (text[MRX_FPR_LEN] = '\0', !mrx_text_is_fpr(text))) {
+        rc = mrx_error_set(MRX_EFORMAT, "%s: bad owner file", owner_path);
+        goto out;
+    }
+    strcpy(self->owner, text);
+    if ((rc = open_repo(self)) < 0)
+        goto out;
+    *out = self;
+    self = NULL;
+out:
+    free(owner_path);
+    free(text);
+    free(copy);
+    mrx_ledger_destroy(&self);
+    return rc;
+}
+
+/* The commit a feed points at, or NULL (and 0) if the feed does not exist. */
+static int
+feed_head(git_commit **out, git_repository *repo, const char *fpr)
+{
+    git_reference *ref = NULL;
+    char refname[64];
+    int err;
+
+    *out = NULL;
+    feed_ref(refname, sizeof refname, fpr);
+    err = git_reference_lookup(&ref, repo, refname);
+    if (err == GIT_ENOTFOUND)
+        return 0;
+    if (err < 0)
+        return git_fail(MRX_EIO, "feed");
+    err = git_commit_lookup(out, repo, git_reference_target(ref));
+    git_reference_free(ref);
+    return err < 0 ? git_fail(MRX_EFORMAT, "feed head is not a commit") : 0;
+}
+
+int
+mrx_ledger_append(mrx_ledger *self, const mrx_ledger_author *author, mrx_event *ev,
+                  const char *certificate, char commit[MRX_COMMIT_HEX_LEN + 1])
+{
+    git_commit *parent = NULL;
+    mrx_event last;
+    git_oid oid;
+    int rc;
+
+    if (ev->type == MRX_EV_CASE_CREATED)
+        return mrx_error_set(MRX_EINVAL, "a case is created once, by mrx_ledger_create");
+    if ((ev->type == MRX_EV_MEMBER_ADDED) != (certificate != NULL))
+        return mrx_error_set(MRX_EINVAL, "member-added, and only it, carries a certificate");
+    if ((rc = feed_head(&parent, self->repo, author->fpr)) < 0)
+        return rc;
+    strcpy(ev->author, author->fpr);
+    strcpy(ev->case_id, self->case_id);
+    ev->time = time(NULL);
+    ev->seq = 0;
+    ev->prev[0] = '\0';
+    if (parent) {
+        const char *msg = git_commit_message_raw(parent);
+        if ((rc = mrx_event_parse(&last, msg, strlen(msg))) < 0 ||
+            (rc = commit_sha256(ev->prev, self->repo, git_commit_id(parent))) < 0)
+            goto out;
+        ev->seq = last.seq + 1;
+        /* times in one feed never go backwards, whatever the clock does */
+        if (ev->time < last.time)
+            ev->time = last.time;
+    }
+    if ((rc = write_event(&oid, self->repo, author, ev, certificate, parent)) < 0)
+        goto out;
+    if (commit)
+        git_oid_tostr(commit, MRX_COMMIT_HEX_LEN + 1, &oid);
+out:
+    git_commit_free(parent);
+    return rc;
+}
+
+/* Check one event of fpr's feed at position seq, given the previous one's
+ * SHA-256 (empty for the first). */
+static int
+check_event(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, git_commit *c, uint64_t seq,
+            const char *prev, mrx_event *ev)
+{
+    git_buf sig = {0}, signed_data = {0};
+    git_tree *tree = NULL;
+    const char *msg;
+    char id[MRX_COMMIT_HEX_LEN + 1];
+    int rc = 0;
+
+    git_oid_tostr(id, sizeof id, git_commit_id(c));
+    if (git_commit_parentcount(c) > 1) {
+        rc = mrx_error_set(MRX_EFORMAT, "event %s has %u parents", id, git_commit_parentcount(c));
+        goto out;
+    }
+    if (git_commit_extract_signature(&sig, &signed_data, self->repo, (git_oid *)git_commit_id(c),
+                                     "gpgsig") < 0) {
+        rc = mrx_error_set(MRX_ECRYPTO, "event %s is not signed", id);
+        goto out;
+    }
+    if ((rc = mrx_pgp_verify_detached(pgp, NULL, fpr, sig.ptr, sig.size, signed_data.ptr,
+                                      signed_data.size)) < 0) {
+        mrx_error_wrap(rc, "event %s", id);
+        goto out;
+    }
+    msg = git_commit_message_raw(c);
+    if ((rc = mrx_event_parse(ev, msg, strlen(msg))) < 0) {
+        mrx_error_wrap(rc, "event %s", id);
+        goto out;
+    }
+    if (strcmp(ev->author, fpr) != 0 || ev->seq != seq || strcmp(ev->prev, prev) != 0) {
+        rc = mrx_error_set(MRX_EFORMAT, "event %s breaks the chain of feed %s (author, seq %llu "
+                                        "or prev)",
+                           id, fpr, (unsigned long long)seq);
+        goto out;
+    }
+    if (ev->type == MRX_EV_CASE_CREATED) {
+        char case_id[MRX_SHA256_HEX_LEN + 1];
+        if ((rc = commit_sha256(case_id, self->repo, git_commit_id(c))) < 0)
+            goto out;
+        if (strcmp(fpr, self->owner) != 0 || strcmp(case_id, self->case_id) != 0) {
+            rc = mrx_error_set(MRX_EFORMAT, "event %s creates another case", id);
+            goto out;
+        }
+    } else if (strcmp(ev->case_id, self->case_id) != 0) {
+        rc = mrx_error_set(MRX_EFORMAT, "event %s belongs to another case", id);
+        goto out;
+    }
+    if (git_commit_tree(&tree, c) < 0) {
+        rc = git_fail(MRX_EFORMAT, "event tree");
+        goto out;
+    }
+    if (ev->type == MRX_EV_MEMBER_ADDED
+            ? git_tree_entrycount(tree) != 1 || !git_tree_entry_byname(tree, CERT_ENTRY) ||
+                  git_tree_entry_type(git_tree_entry_byname(tree, CERT_ENTRY)) != GIT_OBJECT_BLOB
+            : git_tree_entrycount(tree) != 0)
+        rc = mrx_error_set(MRX_EFORMAT, "event %s has unexpected tree entries", id);
+out:
+    git_tree_free(tree);
+    git_buf_dispose(&sig);
+    git_buf_dispose(&signed_data);
+    return rc;
+}
+
+int
+mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger_event_fn fn,
+                     void *arg)
+{
+    git_commit *head = NULL, *c = NULL, *parent;
+    git_oid *chain = NULL;
+    size_t n = 0, cap = 0;
+    char prev[MRX_SHA256_HEX_LEN + 1] = "";
+    mrx_event ev;
+    int rc;
+
+    if (!mrx_text_is_fpr(fpr))
+        return mrx_error_set(MRX_EINVAL, "\"%.48s\" is not a fingerprint", fpr);
+    if ((rc = feed_head(&head, self->repo, fpr)) < 0 || !head)
+        return rc;
+    /* collect head..root, then check root..head */
+    for (c = head, head = NULL; c; c = parent) {
+        if (n == FEED_EVENTS_MAX) {
+            rc = mrx_error_set(MRX_ELIMIT, "feed %s holds more than %d events", fpr,
+                               FEED_EVENTS_MAX);
+            break;
+        }
+        if (n == cap) {
+            git_oid *grown = realloc(chain, (cap = cap ? cap * 2 : 64) * sizeof *chain);
+            if (!grown) {
+                rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+                break;
+            }
+            chain = grown;
+        }
+        git_oid_cpy(&chain[n++], git_commit_id(c));
+        parent = NULL;
+        if (git_commit_parentcount(c) > 0 && git_commit_parent(&parent, c, 0) < 0)
+            rc = git_fail(MRX_EFORMAT, "feed parent");
+        git_commit_free(c);
+        if (rc < 0)
+            break;
+    }
+    for (size_t i = n; rc == 0 && i-- > 0;) {
+        char commit[MRX_COMMIT_HEX_LEN + 1];
+        if (git_commit_lookup(&c, self->repo, &chain[i]) < 0) {
+            rc = git_fail(MRX_EIO, "event");
+            break;
+        }
+        rc = check_event(self, pgp, fpr, c, n - 1 - i, prev, &ev);
+        git_commit_free(c);
+        if (rc < 0 || (rc = commit_sha256(prev, self->repo, &chain[i])) < 0)
+            break;
+        git_oid_tostr(commit, sizeof commit, &chain[i]);
+        if (fn && (rc = fn(arg, &ev, commit)) < 0)
+            break;
+    }
+    free(chain);
+    return rc;
+}
+
+int
+mrx_ledger_feeds(mrx_ledger *self, char (**out)[MRX_FPR_LEN + 1], size_t *n)
+{
+    git_reference_iterator *it = NULL;
+    git_reference *ref;
+    char (*list)[MRX_FPR_LEN + 1] = NULL;
+    size_t count = 0;
+    int rc = 0, err;
+
+    *out = NULL;
+    *n = 0;
+    if (git_reference_iterator_glob_new(&it, self->repo, FEED_PREFIX "*") < 0)
+        return git_fail(MRX_EIO, "listing feeds");
+    while ((err = git_reference_next(&ref, it)) == 0) {
+        const char *fpr = git_reference_name(ref) + strlen(FEED_PREFIX);
+        if (mrx_text_is_fpr(fpr)) {
+            char (*grown)[MRX_FPR_LEN + 1] = realloc(list, (count + 1) * sizeof *list);
+            if (!grown) {
+                git_reference_free(ref);
+                rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+                break;
+            }
+            list = grown;
+            strcpy(list[count++], fpr);
+        }
+        git_reference_free(ref);
+    }
+    if (rc == 0 && err != GIT_ITEROVER)
+        rc = git_fail(MRX_EIO, "listing feeds");
+    git_reference_iterator_free(it);
+    if (rc < 0) {
+        free(list);
+        return rc;
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * mrx_ledger: a case's history as a bare git repository (libgit2) with one
+ * append-only feed per author at refs/feeds/<fingerprint>. Each event is a
+ * commit whose parent is the author's previous event, whose message is the
+ * event text (mrx_event) and which carries the author's OpenPGP signature
+ * in a gpgsig header, so `git verify-commit` and `git fsck` accept it.
+ * Each event also names the SHA-256 of the previous one's raw commit
+ * object, and the case id is the SHA-256 of the owner's case-created
+ * commit. This is the only file that includes <git2.h>.
+ * Format: docs/ledger-format.md.
+ */
+#ifndef MRX_LEDGER_H
+#define MRX_LEDGER_H
+
+#include <stddef.h>
+
+#include "mrx_event.h"
+#include "mrx_pgp.h"
+
+#define MRX_COMMIT_HEX_LEN 40
+
+typedef struct mrx_ledger mrx_ledger;
+
+/* Once per process, before any ledger is used. */
+int mrx_ledger_global_init(void);
+
+/* Who writes: a node's keyring, key and name (the commit's author name). */
+typedef struct mrx_ledger_author {
+    mrx_pgp *pgp;     /* keyring holding the secret key */
+    const char *fpr;  /* the key, and the feed written */
+    const char *name; /* node name, shown by git log */
+} mrx_ledger_author;
+
+/* Create a new case owned by owner in cases_dir: its ledger with the
+ * owner's signed case-created event, in cases_dir/<case id>/ledger.git.
+ * The case appears whole or not at all. */
+int mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_author *owner);
+
+/* Open the case in case_dir (cases_dir/<case id>). */
+int mrx_ledger_open(mrx_ledger **out, const char *case_dir);
+void mrx_ledger_destroy(mrx_ledger **self_p);
+
+/* The case id (64 hex digits) and the case's owner (borrowed). */
+const char *mrx_ledger_case_id(const mrx_ledger *self);
+const char *mrx_ledger_owner(const mrx_ledger *self);
+
+/* Append ev to the author's feed. The ledger fills in case, author, seq,
+ * prev and time; certificate (member-added only) is stored with the
+ * event. commit (may be NULL) receives the new commit id. */
+int mrx_ledger_append(mrx_ledger *self, const mrx_ledger_author *author, mrx_event *ev,
+                      const char *certificate, char commit[MRX_COMMIT_HEX_LEN + 1]);
+
+/* Called for each event of a feed, oldest first, once it has verified. */
+typedef int (*mrx_ledger_event_fn)(void *arg, const mrx_event *ev, const char *commit);
+
+/* Read fpr's feed and verify every event: a good signature by fpr (whose
+ * key must be in pgp), one parent at most, seq counting from 0, the
+ * SHA-256 chain, the case id. Calls fn per event, oldest first; a feed
+ * that does not exist has no events. */
+int mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger_event_fn fn,
+                         void *arg);
+
+/* The fingerprints that have a feed in this case; *out malloc'd. */
+int mrx_ledger_feeds(mrx_ledger *self, char (**out)[MRX_FPR_LEN + 1], size_t *n);
+
+#endif
