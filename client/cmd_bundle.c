@@ -35,21 +35,6 @@ catch_interrupts(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-/* Name of a known key for people: this node, a peer, or the bare key. */
-static void
-describe_key(char *buf, size_t len, mrx_node *node, const char *fpr)
-{
-    mrx_cert *cert = NULL;
-
-    if (strcmp(fpr, mrx_node_config(node)->fpr) == 0)
-        snprintf(buf, len, "%s (this node)", mrx_node_config(node)->name);
-    else if (mrx_node_peer_get(node, &cert, fpr) == 0)
-        snprintf(buf, len, "%s (%s)", mrx_cert_name(cert), mrx_role_name(mrx_cert_role(cert)));
-    else
-        snprintf(buf, len, "%s", fpr);
-    mrx_cert_destroy(&cert);
-}
-
 static json_t *
 info_json(const mrx_bundle_info *info)
 {
@@ -160,11 +145,11 @@ cmd_bundle_create(mrx_cli *cli, int argc, char **argv)
         printf("  %s, %zu file%s, %s%s, written to %s\n", mrx_kind_name(info.kind), info.files,
                info.files == 1 ? "" : "s", mrx_cli_human_size(size, info.bytes),
                info.compressed ? " (compressed)" : "", info.path);
-        describe_key(who, sizeof who, node, spec.author);
+        mrx_cli_describe_key(who, sizeof who, node, spec.author);
         printf("  readable by: %s", who);
         for (size_t i = 0; i < n_recipients; i++)
             if (strcmp(recipients[i], spec.author) != 0) {
-                describe_key(who, sizeof who, node, recipients[i]);
+                mrx_cli_describe_key(who, sizeof who, node, recipients[i]);
                 printf(", %s", who);
             }
         printf("\n");
@@ -229,7 +214,7 @@ cmd_bundle_open(mrx_cli *cli, int argc, char **argv)
         json_object_set_new(doc, "path", json_string(out));
         mrx_cli_print_json(doc);
     } else {
-        describe_key(who, sizeof who, node, info.author);
+        mrx_cli_describe_key(who, sizeof who, node, info.author);
         printf("bundle %s\n", info.id);
         printf("  %s, %zu file%s, %s, signed by %s\n", mrx_kind_name(info.kind), info.files,
                info.files == 1 ? "" : "s", mrx_cli_human_size(size, info.bytes), who);

@@ -4,6 +4,7 @@
  */
 #include "mrx_cli.h"
 #include "mrx_error.h"
+#include "mrx_ledger.h"
 #include "mrx_pgp.h"
 
 #include <stdarg.h>
@@ -22,6 +23,9 @@ static const mrx_cli_command commands[] = {
      "package files into a signed, encrypted bundle (offline)"},
     {"bundle open", cmd_bundle_open, "FILE --out DIR [--signer FINGERPRINT]",
      "check and extract a bundle (offline)"},
+    {"case new", cmd_case_new, "--title TITLE", "start a second-opinion case owned by this node"},
+    {"case list", cmd_case_list, "", "list the cases on this node"},
+    {"case show", cmd_case_show, "CASE", "show a case's verified history"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -33,6 +37,20 @@ print_help(FILE *f)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'mrx COMMAND --help' describes a command; mrx(1) describes them all.\n");
+}
+
+void
+mrx_cli_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr)
+{
+    mrx_cert *cert = NULL;
+
+    if (strcmp(fpr, mrx_node_config(node)->fpr) == 0)
+        snprintf(buf, len, "%s (this node)", mrx_node_config(node)->name);
+    else if (mrx_node_peer_get(node, &cert, fpr) == 0)
+        snprintf(buf, len, "%s (%s)", mrx_cert_name(cert), mrx_role_name(mrx_cert_role(cert)));
+    else
+        snprintf(buf, len, "%s", fpr);
+    mrx_cert_destroy(&cert);
 }
 
 const char *
@@ -195,7 +213,7 @@ main(int argc, char **argv)
         return MRX_EXIT_USAGE;
     }
     cli.cmd = cmd;
-    if ((rc = mrx_pgp_global_init()) < 0)
+    if ((rc = mrx_pgp_global_init()) < 0 || (rc = mrx_ledger_global_init()) < 0)
         return mrx_cli_fail(&cli, rc);
     /* the command sees its own name as argv[0], then its arguments */
     argv += consumed - 1;

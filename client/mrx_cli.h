@@ -65,6 +65,13 @@ int cmd_peer_add(mrx_cli *cli, int argc, char **argv);
 int cmd_peer_list(mrx_cli *cli, int argc, char **argv);
 int cmd_bundle_create(mrx_cli *cli, int argc, char **argv);
 int cmd_bundle_open(mrx_cli *cli, int argc, char **argv);
+int cmd_case_new(mrx_cli *cli, int argc, char **argv);
+int cmd_case_list(mrx_cli *cli, int argc, char **argv);
+int cmd_case_show(mrx_cli *cli, int argc, char **argv);
+
+/* A known key for people: "NAME (this node)", "NAME (ROLE)" for a peer,
+ * or the fingerprint itself. */
+void mrx_cli_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr);
 
 /* "3.2 MB" style size for people. */
 const char *mrx_cli_human_size(char buf[32], unsigned long long bytes);

@@ -17,6 +17,7 @@
 
 #define LEDGER_DIR "ledger.git"
 #define OWNER_FILE "owner"
+#define TITLE_FILE "title"
 #define FEED_PREFIX "refs/feeds/"
 #define FEED_EVENTS_MAX 10000000 /* events one feed may hold */
 #define CERT_ENTRY "certificate"
@@ -26,6 +27,7 @@ struct mrx_ledger {
     char *dir;                             /* the case folder */
     char case_id[MRX_SHA256_HEX_LEN + 1];  /* SHA-256 of the owner's first event */
     char owner[MRX_FPR_LEN + 1];           /* the owner's key */
+    char title[MRX_TITLE_MAX + 1];         /* local title, or "" */
 };
 
 /* Turn the last libgit2 error into ours. */
@@ -71,6 +73,12 @@ const char *
 mrx_ledger_owner(const mrx_ledger *self)
 {
     return self->owner;
+}
+
+const char *
+mrx_ledger_title(const mrx_ledger *self)
+{
+    return self->title;
 }
 
 /* SHA-256 of a commit as git stores it ("commit <size>\0<content>"): the
@@ -187,17 +195,20 @@ out:
     return rc;
 }
 
+/* Write one line of local metadata (owner, title) into the case folder. */
 static int
-write_owner_file(const char *dir, const char *owner)
+write_line_file(const char *dir, const char *name, const char *value)
 {
-    char *path = mrx_fs_join(dir, OWNER_FILE), line[MRX_FPR_LEN + 2];
+    char *path = mrx_fs_join(dir, name), *line = NULL;
     int rc;
 
-    if (!path)
+    if (!path || asprintf(&line, "%s\n", value) < 0) {
+        free(path);
         return mrx_error_set(MRX_ENOMEM, "out of memory");
-    snprintf(line, sizeof line, "%s\n", owner);
+    }
     rc = mrx_fs_write_atomic(path, line, strlen(line), 0600);
     free(path);
+    free(line);
     return rc;
 }
 
@@ -216,7 +227,8 @@ open_repo(mrx_ledger *self)
 }
 
 int
-mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_author *owner)
+mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_author *owner,
+                  const char *title)
 {
     mrx_ledger *self = calloc(1, sizeof *self);
     unsigned char nonce[MRX_NONCE_HEX_LEN / 2];
@@ -228,6 +240,12 @@ mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_auth
     *out = NULL;
     if (!self)
         return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if (!mrx_text_is_single_line(title, MRX_TITLE_MAX)) {
+        rc = mrx_error_set(MRX_EINVAL, "bad case title (1-%d characters on one line)",
+                           MRX_TITLE_MAX);
+        goto out;
+    }
+    strcpy(self->title, title);
     if ((rc = mrx_fs_mkdir_p(cases_dir, 0700)) < 0)
         goto out;
     if (!(tmp = mrx_fs_join(cases_dir, ".new-XXXXXX")) || !mkdtemp(tmp)) {
@@ -254,7 +272,8 @@ mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_auth
         sprintf(ev.nonce + 2 * i, "%02x", nonce[i]);
     if ((rc = write_event(&oid, self->repo, owner, &ev, NULL, NULL)) < 0 ||
         (rc = commit_sha256(self->case_id, self->repo, &oid)) < 0 ||
-        (rc = write_owner_file(tmp, owner->fpr)) < 0)
+        (rc = write_line_file(tmp, OWNER_FILE, owner->fpr)) < 0 ||
+        (rc = write_line_file(tmp, TITLE_FILE, title)) < 0)
         goto out;
     strcpy(self->owner, owner->fpr);
     /* the case becomes visible under its id only now, whole */
@@ -290,6 +309,32 @@ out:
     return rc;
 }
 
+/* The local title, if this node keeps one; a damaged one is an error. */
+static int
+read_title(mrx_ledger *self)
+{
+    char *path = mrx_fs_join(self->dir, TITLE_FILE), *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!path)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    rc = mrx_fs_read_file(&text, &len, path, MRX_TITLE_MAX + 2);
+    if (rc == MRX_ENOTFOUND) {
+        rc = 0;
+    } else if (rc == 0) {
+        if (len > 0 && text[len - 1] == '\n')
+            text[--len] = '\0';
+        if (!mrx_text_is_single_line(text, MRX_TITLE_MAX))
+            rc = mrx_error_set(MRX_EFORMAT, "%s: bad title", path);
+        else
+            strcpy(self->title, text);
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
 int
 mrx_ledger_open(mrx_ledger **out, const char *case_dir)
 {
@@ -319,7 +364,9 @@ mrx_ledger_open(mrx_ledger **out, const char *case_dir)
         goto out;
     }
     strcpy(self->owner, text);
-    if ((rc = open_repo(self)) < 0)
+    free(text);
+    text = NULL;
+    if ((rc = read_title(self)) < 0 || (rc = open_repo(self)) < 0)
         goto out;
     *out = self;
     self = NULL;

@@ -31,10 +31,15 @@ typedef struct mrx_ledger_author {
     const char *name; /* node name, shown by git log */
 } mrx_ledger_author;
 
+#define MRX_TITLE_MAX 200 /* bytes of a case title */
+
 /* Create a new case owned by owner in cases_dir: its ledger with the
- * owner's signed case-created event, in cases_dir/<case id>/ledger.git.
- * The case appears whole or not at all. */
-int mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_author *owner);
+ * owner's signed case-created event, in cases_dir/<case id>/ledger.git,
+ * and its title (one line), which stays on this node: it is not part of
+ * the ledger, which every member sees in the clear. The case appears
+ * whole or not at all. */
+int mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_author *owner,
+                      const char *title);
 
 /* Open the case in case_dir (cases_dir/<case id>). */
 int mrx_ledger_open(mrx_ledger **out, const char *case_dir);
@@ -43,6 +48,8 @@ void mrx_ledger_destroy(mrx_ledger **self_p);
 /* The case id (64 hex digits) and the case's owner (borrowed). */
 const char *mrx_ledger_case_id(const mrx_ledger *self);
 const char *mrx_ledger_owner(const mrx_ledger *self);
+/* The local title, or "" if this node has none for the case (borrowed). */
+const char *mrx_ledger_title(const mrx_ledger *self);
 
 /* Append ev to the author's feed. The ledger fills in case, author, seq,
  * prev and time; certificate (member-added only) is stored with the

@@ -20,6 +20,7 @@
 #define CERT_FILE "node.cert"
 #define PEERS_DIR "peers"
 #define SCRATCH_DIR "tmp"
+#define CASES_DIR "cases"
 #define PEERS_MAX 4096
 
 struct mrx_node {
@@ -27,6 +28,7 @@ struct mrx_node {
     char *gnupghome; /* its keyring folder */
     char *scratch;   /* its temporary folder */
     char *peers;     /* its peers folder */
+    char *cases;     /* its cases folder */
     mrx_config config; /* mrxd.conf */
     mrx_pgp *pgp;    /* the keyring, open */
     mrx_cert *cert;  /* this node's certificate, verified */
@@ -190,6 +192,7 @@ mrx_node_destroy(mrx_node **self_p)
     free(self->gnupghome);
     free(self->scratch);
     free(self->peers);
+    free(self->cases);
     free(self);
     *self_p = NULL;
 }
@@ -210,10 +213,11 @@ mrx_node_open(mrx_node **out, const char *home)
     self->gnupghome = home_path(home, GNUPG_DIR);
     self->scratch = home_path(home, SCRATCH_DIR);
     self->peers = home_path(home, PEERS_DIR);
+    self->cases = home_path(home, CASES_DIR);
     confpath = home_path(home, CONFIG_FILE);
     certpath = home_path(home, CERT_FILE);
-    if (!self->home || !self->gnupghome || !self->scratch || !self->peers || !confpath ||
-        !certpath) {
+    if (!self->home || !self->gnupghome || !self->scratch || !self->peers || !self->cases ||
+        !confpath || !certpath) {
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
         goto out;
     }
@@ -287,6 +291,12 @@ const char *
 mrx_node_gnupghome(const mrx_node *self)
 {
     return self->gnupghome;
+}
+
+const char *
+mrx_node_cases(const mrx_node *self)
+{
+    return self->cases;
 }
 
 static char *

@@ -36,6 +36,8 @@ mrx_pgp *mrx_node_pgp(mrx_node *self);
 /* A folder on the home's file system for temporary files. */
 const char *mrx_node_scratch(const mrx_node *self);
 const char *mrx_node_gnupghome(const mrx_node *self);
+/* The folder holding this node's cases (cases/<case id>). */
+const char *mrx_node_cases(const mrx_node *self);
 
 /* Verify a peer's certificate and import it (key into the keyring, the
  * certificate under peers/). A newer certificate of a known peer replaces

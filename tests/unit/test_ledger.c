@@ -80,7 +80,7 @@ new_case(void)
     mrx_ledger_author owner = {owner_pgp, owner_fpr, "Dana Ruiz"};
     mrx_ledger *l = NULL;
 
-    if (mrx_ledger_create(&l, cases, &owner) != 0)
+    if (mrx_ledger_create(&l, cases, &owner, "Rhinoplasty, Istanbul, March") != 0)
         fail_msg("create: %s", mrx_error_last());
     return l;
 }
@@ -158,6 +158,7 @@ ledger_feeds_are_signed_chains_that_git_accepts(void **state)
     assert_true(asprintf(&case_dir, "%s/%s", cases, mrx_ledger_case_id(l)) > 0);
     assert_int_equal(mrx_ledger_open(&again, case_dir), 0);
     assert_string_equal(mrx_ledger_owner(again), owner_fpr);
+    assert_string_equal(mrx_ledger_title(again), "Rhinoplasty, Istanbul, March");
     free(case_dir);
     mrx_ledger_destroy(&again);
     mrx_ledger_destroy(&l);
