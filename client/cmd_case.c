@@ -289,6 +289,18 @@ describe_event(char *buf, size_t len, mrx_node *node, const mrx_event *ev)
 }
 
 int
+mrx_cli_open_case(mrx_ledger **out, mrx_node *node, const char *arg)
+{
+    char id[MRX_SHA256_HEX_LEN + 1];
+    int rc;
+
+    *out = NULL;
+    if ((rc = resolve_case(id, node, arg)) < 0)
+        return rc;
+    return open_case(out, node, id);
+}
+
+int
 cmd_case_show(mrx_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {MRX_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};

@@ -26,6 +26,12 @@ static const mrx_cli_command commands[] = {
     {"case new", cmd_case_new, "--title TITLE", "start a second-opinion case owned by this node"},
     {"case list", cmd_case_list, "", "list the cases on this node"},
     {"case show", cmd_case_show, "CASE", "show a case's verified history"},
+    {"grant", cmd_grant, "CASE FINGERPRINT contributor|reviewer|relay",
+     "make an imported peer a member of a case you own"},
+    {"revoke", cmd_revoke, "CASE FINGERPRINT", "end a member's access to later bundles"},
+    {"add", cmd_add, "CASE --kind KIND PATH...",
+     "add files to a case as a bundle for its readers"},
+    {"get", cmd_get, "CASE BUNDLE --out DIR", "check and extract a case's bundle"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -117,17 +123,26 @@ mrx_cli_next_option(mrx_cli *cli, int argc, char **argv, const struct option *op
 }
 
 int
-mrx_cli_no_arguments(mrx_cli *cli, int argc, char **argv)
+mrx_cli_positional(mrx_cli *cli, int argc, char **argv, int n)
 {
     static const struct option options[] = {MRX_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     int opt, code;
 
-    while ((opt = mrx_cli_next_option(cli, argc, argv, options, &code)) != -1)
+    while ((opt = mrx_cli_next_option(cli, argc, argv, options, &code)) != -1) {
         if (opt == -2)
             return code;
-    if (optind != argc)
-        return mrx_cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind]);
+        return mrx_cli_usage_error(cli, "unexpected option");
+    }
+    if (argc - optind != n)
+        return n == 0 ? mrx_cli_usage_error(cli, "unexpected argument \"%s\"", argv[optind])
+                      : mrx_cli_usage_error(cli, "expected %d argument%s", n, n == 1 ? "" : "s");
     return -1;
+}
+
+int
+mrx_cli_no_arguments(mrx_cli *cli, int argc, char **argv)
+{
+    return mrx_cli_positional(cli, argc, argv, 0);
 }
 
 int

@@ -45,6 +45,11 @@ int mrx_cli_next_option(mrx_cli *cli, int argc, char **argv, const struct option
  * to go on, or the exit code (after --help or a usage error). */
 int mrx_cli_no_arguments(mrx_cli *cli, int argc, char **argv);
 
+/* For commands that take exactly n positional arguments and only the
+ * common options: parse them. Returns -1 to go on (the arguments are
+ * argv[optind...]), or the exit code. */
+int mrx_cli_positional(mrx_cli *cli, int argc, char **argv, int n);
+
 /* Report a usage error with the usage line; returns MRX_EXIT_USAGE. */
 int mrx_cli_usage_error(mrx_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -68,10 +73,18 @@ int cmd_bundle_open(mrx_cli *cli, int argc, char **argv);
 int cmd_case_new(mrx_cli *cli, int argc, char **argv);
 int cmd_case_list(mrx_cli *cli, int argc, char **argv);
 int cmd_case_show(mrx_cli *cli, int argc, char **argv);
+int cmd_grant(mrx_cli *cli, int argc, char **argv);
+int cmd_revoke(mrx_cli *cli, int argc, char **argv);
+int cmd_add(mrx_cli *cli, int argc, char **argv);
+int cmd_get(mrx_cli *cli, int argc, char **argv);
 
 /* A known key for people: "NAME (this node)", "NAME (ROLE)" for a peer,
  * or the fingerprint itself. */
 void mrx_cli_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr);
+
+/* Open the case named by its id or a unique prefix of it (cmd_case.c). */
+struct mrx_ledger;
+int mrx_cli_open_case(struct mrx_ledger **out, mrx_node *node, const char *arg);
 
 /* "3.2 MB" style size for people. */
 const char *mrx_cli_human_size(char buf[32], unsigned long long bytes);

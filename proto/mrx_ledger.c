@@ -21,6 +21,7 @@
 #define FEED_PREFIX "refs/feeds/"
 #define FEED_EVENTS_MAX 10000000 /* events one feed may hold */
 #define CERT_ENTRY "certificate"
+#define CERT_BLOB_MAX (64 * 1024) /* as MRX_CERT_MAX */
 
 struct mrx_ledger {
     git_repository *repo;                  /* the bare repository */
@@ -556,6 +557,49 @@ mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger
             break;
     }
     free(chain);
+    return rc;
+}
+
+int
+mrx_ledger_certificate(mrx_ledger *self, const char *commit, char **out, size_t *len)
+{
+    git_commit *c = NULL;
+    git_tree *tree = NULL;
+    git_blob *blob = NULL;
+    const git_tree_entry *entry;
+    git_oid oid;
+    size_t size;
+    int rc = 0;
+
+    *out = NULL;
+    if (git_oid_fromstr(&oid, commit) < 0 || git_commit_lookup(&c, self->repo, &oid) < 0 ||
+        git_commit_tree(&tree, c) < 0) {
+        rc = git_fail(MRX_ENOTFOUND, "member event");
+        goto out;
+    }
+    if (!(entry = git_tree_entry_byname(tree, CERT_ENTRY)) ||
+        git_blob_lookup(&blob, self->repo, git_tree_entry_id(entry)) < 0) {
+        rc = mrx_error_set(MRX_EFORMAT, "event %s holds no certificate", commit);
+        goto out;
+    }
+    size = (size_t)git_blob_rawsize(blob);
+    if (size > CERT_BLOB_MAX) {
+        rc = mrx_error_set(MRX_ELIMIT, "event %s: certificate larger than %d bytes", commit,
+                           CERT_BLOB_MAX);
+        goto out;
+    }
+    if (!(*out = malloc(size + 1))) {
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*out, git_blob_rawcontent(blob), size);
+    (*out)[size] = '\0';
+    if (len)
+        *len = size;
+out:
+    git_blob_free(blob);
+    git_tree_free(tree);
+    git_commit_free(c);
     return rc;
 }
 

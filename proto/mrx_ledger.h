@@ -67,6 +67,10 @@ typedef int (*mrx_ledger_event_fn)(void *arg, const mrx_event *ev, const char *c
 int mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger_event_fn fn,
                          void *arg);
 
+/* The certificate stored with the member-added event commit; *out
+ * malloc'd and NUL-terminated. */
+int mrx_ledger_certificate(mrx_ledger *self, const char *commit, char **out, size_t *len);
+
 /* The fingerprints that have a feed in this case; *out malloc'd. */
 int mrx_ledger_feeds(mrx_ledger *self, char (**out)[MRX_FPR_LEN + 1], size_t *n);
 
