@@ -6,7 +6,9 @@
 #include "mrx_fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <git2.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,9 @@
 #define LEDGER_DIR "ledger.git"
 #define OWNER_FILE "owner"
 #define TITLE_FILE "title"
+#define CACHE_FILE "verified"
+#define CACHE_MAX (256 * 1024 * 1024) /* bytes of cache we read */
+#define CACHE_LINE (MRX_COMMIT_HEX_LEN + 1 + MRX_FPR_LEN + 1)
 #define FEED_PREFIX "refs/feeds/"
 #define FEED_EVENTS_MAX 10000000 /* events one feed may hold */
 #define CERT_ENTRY "certificate"
@@ -29,6 +34,8 @@ struct mrx_ledger {
     char case_id[MRX_SHA256_HEX_LEN + 1];  /* SHA-256 of the owner's first event */
     char owner[MRX_FPR_LEN + 1];           /* the owner's key */
     char title[MRX_TITLE_MAX + 1];         /* local title, or "" */
+    void *verified;                        /* tsearch tree of "COMMIT FPR" keys */
+    int verified_loaded;                   /* the cache file has been read */
 };
 
 /* Turn the last libgit2 error into ours. */
@@ -58,6 +65,7 @@ mrx_ledger_destroy(mrx_ledger **self_p)
 
     if (!self_p || !(self = *self_p))
         return;
+    tdestroy(self->verified, free);
     git_repository_free(self->repo);
     free(self->dir);
     free(self);
@@ -438,6 +446,75 @@ out:
     return rc;
 }
 
+/* The verification cache: the signatures this node has already checked,
+ * as "COMMIT FPR" lines in cases/<id>/verified. Events are immutable, so an
+ * entry never goes stale; a lost or torn line only costs a re-check. */
+static int
+compare_keys(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void
+cache_insert(mrx_ledger *self, const char *key)
+{
+    char *copy = strdup(key), **found;
+
+    if (!copy)
+        return;
+    found = tsearch(copy, &self->verified, compare_keys);
+    if (!found || *found != copy)
+        free(copy);
+}
+
+static void
+cache_load(mrx_ledger *self)
+{
+    char *path = mrx_fs_join(self->dir, CACHE_FILE), *text = NULL, *line, *next;
+    size_t len = 0;
+
+    self->verified_loaded = 1;
+    if (!path)
+        return;
+    if (mrx_fs_read_file(&text, &len, path, CACHE_MAX) == 0) {
+        for (line = text; (next = strchr(line, '\n')); line = next + 1) {
+            *next = '\0';
+            /* only well-formed lines count */
+            if (next - line == CACHE_LINE - 1 && line[MRX_COMMIT_HEX_LEN] == ' ' &&
+                mrx_text_is_fpr(line + MRX_COMMIT_HEX_LEN + 1))
+                cache_insert(self, line);
+        }
+    }
+    free(text);
+    free(path);
+}
+
+static int
+cache_has(mrx_ledger *self, const char *key)
+{
+    if (!self->verified_loaded)
+        cache_load(self);
+    return tfind(key, &self->verified, compare_keys) != NULL;
+}
+
+static void
+cache_add(mrx_ledger *self, const char *key)
+{
+    char *path = mrx_fs_join(self->dir, CACHE_FILE), line[CACHE_LINE + 1];
+    int fd;
+
+    cache_insert(self, key);
+    if (!path)
+        return;
+    /* one short O_APPEND write: lines from concurrent readers never interleave */
+    snprintf(line, sizeof line, "%s\n", key);
+    if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) >= 0) {
+        (void)!write(fd, line, strlen(line));
+        close(fd);
+    }
+    free(path);
+}
+
 /* Check one event of fpr's feed at position seq, given the previous one's
  * SHA-256 (empty for the first). */
 static int
@@ -447,23 +524,27 @@ check_event(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, git_commit *c, uint
     git_buf sig = {0}, signed_data = {0};
     git_tree *tree = NULL;
     const char *msg;
-    char id[MRX_COMMIT_HEX_LEN + 1];
-    int rc = 0;
+    char id[MRX_COMMIT_HEX_LEN + 1], key[CACHE_LINE];
+    int rc = 0, cached;
 
     git_oid_tostr(id, sizeof id, git_commit_id(c));
+    snprintf(key, sizeof key, "%s %s", id, fpr);
+    cached = cache_has(self, key);
     if (git_commit_parentcount(c) > 1) {
         rc = mrx_error_set(MRX_EFORMAT, "event %s has %u parents", id, git_commit_parentcount(c));
         goto out;
     }
-    if (git_commit_extract_signature(&sig, &signed_data, self->repo, (git_oid *)git_commit_id(c),
-                                     "gpgsig") < 0) {
-        rc = mrx_error_set(MRX_ECRYPTO, "event %s is not signed", id);
-        goto out;
-    }
-    if ((rc = mrx_pgp_verify_detached(pgp, NULL, fpr, sig.ptr, sig.size, signed_data.ptr,
-                                      signed_data.size)) < 0) {
-        mrx_error_wrap(rc, "event %s", id);
-        goto out;
+    if (!cached) {
+        if (git_commit_extract_signature(&sig, &signed_data, self->repo,
+                                         (git_oid *)git_commit_id(c), "gpgsig") < 0) {
+            rc = mrx_error_set(MRX_ECRYPTO, "event %s is not signed", id);
+            goto out;
+        }
+        if ((rc = mrx_pgp_verify_detached(pgp, NULL, fpr, sig.ptr, sig.size, signed_data.ptr,
+                                          signed_data.size)) < 0) {
+            mrx_error_wrap(rc, "event %s", id);
+            goto out;
+        }
     }
     msg = git_commit_message_raw(c);
     if ((rc = mrx_event_parse(ev, msg, strlen(msg))) < 0) {
@@ -495,8 +576,13 @@ check_event(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, git_commit *c, uint
     if (ev->type == MRX_EV_MEMBER_ADDED
             ? git_tree_entrycount(tree) != 1 || !git_tree_entry_byname(tree, CERT_ENTRY) ||
                   git_tree_entry_type(git_tree_entry_byname(tree, CERT_ENTRY)) != GIT_OBJECT_BLOB
-            : git_tree_entrycount(tree) != 0)
+            : git_tree_entrycount(tree) != 0) {
         rc = mrx_error_set(MRX_EFORMAT, "event %s has unexpected tree entries", id);
+        goto out;
+    }
+    /* remembered only once every check has passed */
+    if (!cached)
+        cache_add(self, key);
 out:
     git_tree_free(tree);
     git_buf_dispose(&sig);

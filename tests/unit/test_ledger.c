@@ -197,12 +197,57 @@ ledger_read_refuses_forged_and_unsigned_events(void **state)
     mrx_ledger_destroy(&l);
 }
 
+static void
+ledger_read_caches_verified_signatures(void **state)
+{
+    mrx_ledger_author owner = {owner_pgp, owner_fpr, "Dana Ruiz"};
+    mrx_ledger *l = new_case(), *fresh = NULL;
+    struct seen seen = {0};
+    char *cache = NULL, *case_dir = NULL, *text;
+    size_t len = 0;
+    mrx_event ev;
+
+    (void)state;
+    memset(&ev, 0, sizeof ev);
+    ev.type = MRX_EV_BUNDLE_OPENED;
+    strcpy(ev.bundle, "0a4c3aa02d1b0b4826daa5ffe85ef13be83c1433842a9a98b901e075136dd86f");
+    assert_int_equal(mrx_ledger_append(l, &owner, &ev, NULL, NULL), 0);
+    assert_true(asprintf(&case_dir, "%s/%s", cases, mrx_ledger_case_id(l)) > 0);
+    assert_true(asprintf(&cache, "%s/verified", case_dir) > 0);
+    /* a keyring without the owner's key cannot verify the feed ... */
+    {
+        char scratch[41];
+        mrx_pgp *bare = t_keyring(dir, "bare", scratch);
+        assert_int_equal(mrx_ledger_read_feed(l, bare, owner_fpr, NULL, NULL), MRX_EDENIED);
+        assert_false(t_exists(cache));
+        /* ... until it has been verified once: then gpg is not asked again */
+        assert_int_equal(mrx_ledger_read_feed(l, owner_pgp, owner_fpr, NULL, NULL), 0);
+        text = t_read_file(cache, &len);
+        assert_int_equal(len, 2 * 82);
+        free(text);
+        assert_int_equal(mrx_ledger_open(&fresh, case_dir), 0);
+        assert_int_equal(mrx_ledger_read_feed(fresh, bare, owner_fpr, collect, &seen), 0);
+        assert_int_equal(seen.n, 2);
+        /* a torn or foreign line is ignored, not trusted */
+        mrx_ledger_destroy(&fresh);
+        t_write_file(cache, "garbage\n0123\n", 13);
+        assert_int_equal(mrx_ledger_open(&fresh, case_dir), 0);
+        assert_int_equal(mrx_ledger_read_feed(fresh, bare, owner_fpr, NULL, NULL), MRX_EDENIED);
+        mrx_pgp_destroy(&bare);
+    }
+    mrx_ledger_destroy(&fresh);
+    mrx_ledger_destroy(&l);
+    free(cache);
+    free(case_dir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ledger_feeds_are_signed_chains_that_git_accepts),
         cmocka_unit_test(ledger_read_refuses_forged_and_unsigned_events),
+        cmocka_unit_test(ledger_read_caches_verified_signatures),
     };
     int failed;
 
