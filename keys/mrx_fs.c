@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/file.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,4 +281,41 @@ mrx_fs_folder_state(mrx_fs_state *out, const char *path)
             *out = MRX_FS_NONEMPTY;
     closedir(dir);
     return 0;
+}
+
+#define STALE_AFTER 10 /* seconds a temporary entry may exist unlocked */
+
+int
+mrx_fs_lock(int fd)
+{
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+        return mrx_error_set(MRX_EIO, "cannot lock a temporary file: %s", strerror(errno));
+    return 0;
+}
+
+void
+mrx_fs_remove_stale(const char *dir, const char *prefix)
+{
+    size_t len = strlen(prefix);
+    struct dirent *de;
+    DIR *d = opendir(dir);
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        struct stat st;
+        char *path;
+        int fd;
+
+        if (strncmp(de->d_name, prefix, len) != 0 || !(path = mrx_fs_join(dir, de->d_name)))
+            continue;
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &st) == 0 && st.st_mtime + STALE_AFTER < time(NULL) &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0)
+            mrx_fs_remove_tree(path);
+        if (fd >= 0)
+            close(fd);
+        free(path);
+    }
+    closedir(d);
 }

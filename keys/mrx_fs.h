@@ -47,6 +47,16 @@ typedef enum {
 /* Find out what is at path; a negative MRX_E* code if it cannot tell. */
 int mrx_fs_folder_state(mrx_fs_state *out, const char *path);
 
+/* Writers of temporary files and folders hold an flock on them while they
+ * work. Remove the entries of dir whose name starts with prefix, that no
+ * live process holds locked and that are older than a few seconds (the
+ * time between creating and locking): the leftovers of writers that were
+ * killed. Errors are ignored: this is tidying, not a duty. */
+void mrx_fs_remove_stale(const char *dir, const char *prefix);
+
+/* Take the writer's lock on fd (see mrx_fs_remove_stale). */
+int mrx_fs_lock(int fd);
+
 /* The folder part of path, newly allocated ("." when there is none). */
 char *mrx_fs_dirname(const char *path);
 

@@ -754,12 +754,17 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
         goto out;
     }
+    /* tidy up after writers that were killed, then hold our own lock */
+    if (into_store)
+        mrx_fs_remove_stale(dir, ".bundle.tmp-");
     if ((out_fd = mkstemp(tmp)) < 0) {
         free(tmp);
         tmp = NULL;
         rc = mrx_error_set(MRX_EIO, "%s: cannot create: %s", out_path, strerror(errno));
         goto out;
     }
+    if ((rc = mrx_fs_lock(out_fd)) < 0)
+        goto out;
     /* archive thread -> plain -> gpg -> cipher -> pump -> out_fd */
     if (pipe2(plain, O_CLOEXEC) != 0 || pipe2(cipher, O_CLOEXEC) != 0) {
         rc = mrx_error_set(MRX_EIO, "pipe: %s", strerror(errno));
@@ -1271,6 +1276,12 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
         goto out;
     }
+    {
+        /* plaintext left by an open that was killed is removed first */
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, ".%s.mrx-", basename(copy));
+        mrx_fs_remove_stale(parent, prefix);
+    }
     if (!mkdtemp(staging)) {
         rc = errno == ENOENT || errno == ENOTDIR
                  ? mrx_error_set(MRX_ENOTFOUND, "%s: folder %s does not exist", out_dir, parent)
@@ -1284,6 +1295,8 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
         rc = mrx_error_set(MRX_EIO, "%s: %s", staging, strerror(errno));
         goto out;
     }
+    if ((rc = mrx_fs_lock(r.dirfd)) < 0)
+        goto out;
     /* in_fd -> pump -> cipher -> gpg -> plain -> extraction thread */
     if (pipe2(cipher, O_CLOEXEC) != 0 || pipe2(plain, O_CLOEXEC) != 0) {
         rc = mrx_error_set(MRX_EIO, "pipe: %s", strerror(errno));

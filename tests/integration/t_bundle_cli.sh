@@ -2,7 +2,7 @@
 # t_bundle_cli: mrx bundle create and open through the real CLI: what a
 # user sees, the exit codes, --json, and that a refusal leaves nothing.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 30
+plan 31
 
 clinic=$(t_node clinic clinic) || exit 1
 patient=$(t_node patient patient) || exit 1
@@ -133,4 +133,10 @@ code=$?
     ok "an interrupted create leaves no partial bundle" ||
     not_ok "an interrupted create leaves no partial bundle" "exit $code" "$(cat "$work/int.err")" "$(ls -A "$work")"
 rm -f "$work/big.bin" "$work/big.mrx"
+# what a killed open leaves (kill -9 cannot be caught) is removed by the next
+mkdir -p "$work/.later.mrx-AbC123/photos" && echo secret >"$work/.later.mrx-AbC123/photos/x"
+touch -d '1 hour ago' "$work/.later.mrx-AbC123"
+mrx --home "$patient" bundle open "$work/ph.mrx" --out "$work/later" >/dev/null
+[[ ! -e $work/.later.mrx-AbC123 && -d $work/later ]] &&
+    ok "the next open removes plaintext a killed open left" || not_ok "stale staging kept" "$(ls -A "$work")"
 done_testing
