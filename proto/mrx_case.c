@@ -4,6 +4,7 @@
 #include "mrx_case.h"
 #include "mrx_error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,10 @@ fold(void *arg, const mrx_event *ev, const char *commit)
 
     switch (ev->type) {
     case MRX_EV_MEMBER_ADDED:
-        if (!(m = find(self, ev->member))) {
+        if ((m = find(self, ev->member)) && m->n_spans == MRX_MEMBER_SPANS_MAX)
+            return mrx_error_set(MRX_ELIMIT, "member %s added more than %d times", ev->member,
+                                 MRX_MEMBER_SPANS_MAX);
+        if (!m) {
             mrx_member *grown;
             if (self->n == MEMBERS_MAX)
                 return mrx_error_set(MRX_ELIMIT, "case has more than %d members", MEMBERS_MAX);
@@ -55,6 +59,13 @@ fold(void *arg, const mrx_event *ev, const char *commit)
             memset(m, 0, sizeof *m);
             strcpy(m->fpr, ev->member);
         }
+        /* a new role ends the span of the old one */
+        if (m->n_spans && m->spans[m->n_spans - 1].until == 0)
+            m->spans[m->n_spans - 1].until = ev->time;
+        m->spans[m->n_spans].from = ev->time;
+        m->spans[m->n_spans].until = 0;
+        m->spans[m->n_spans].role = ev->role;
+        m->n_spans++;
         m->role = ev->role;
         m->active = 1;
         m->since = ev->time;
@@ -65,6 +76,7 @@ fold(void *arg, const mrx_event *ev, const char *commit)
         if ((m = find(self, ev->member)) && m->active) {
             m->active = 0;
             m->until = ev->time;
+            m->spans[m->n_spans - 1].until = ev->time;
         }
         break;
     default:
@@ -111,6 +123,35 @@ mrx_case_member(const mrx_case *self, const char *fpr)
     return find((mrx_case *)self, fpr);
 }
 
+/* What a member of role may write. */
+static int
+role_may_write(mrx_member_role role, mrx_event_type type, mrx_kind kind)
+{
+    switch (type) {
+    case MRX_EV_CASE_CREATED:
+    case MRX_EV_MEMBER_ADDED:
+    case MRX_EV_MEMBER_REMOVED:
+        return mrx_error_set(MRX_EDENIED, "only the case's owner writes %s",
+                             mrx_event_type_name(type));
+    case MRX_EV_BUNDLE_ADDED:
+        if (role == MRX_MEMBER_CONTRIBUTOR)
+            return 0;
+        if (role == MRX_MEMBER_REVIEWER && kind == MRX_KIND_OPINION)
+            return 0;
+        return mrx_error_set(MRX_EDENIED, "a %s may not add %s bundles",
+                             mrx_member_role_name(role), mrx_kind_name(kind));
+    case MRX_EV_BUNDLE_OPENED:
+        if (role == MRX_MEMBER_RELAY)
+            return mrx_error_set(MRX_EDENIED, "a relay never opens bundles");
+        return 0;
+    case MRX_EV_BUNDLE_WITHDRAWN:
+    case MRX_EV_BUNDLE_SERVED:
+    case MRX_EV_BUNDLE_FETCHED:
+        return 0;
+    }
+    return mrx_error_set(MRX_EDENIED, "unknown event type");
+}
+
 int
 mrx_case_may_write(const mrx_case *self, const char *author, mrx_event_type type,
                    mrx_kind kind)
@@ -125,28 +166,23 @@ mrx_case_may_write(const mrx_case *self, const char *author, mrx_event_type type
     if (!m || !m->active)
         return mrx_error_set(MRX_EDENIED, "%s is %s a member of case %.16s", author,
                              m ? "no longer" : "not", mrx_ledger_case_id(self->ledger));
-    switch (type) {
-    case MRX_EV_CASE_CREATED:
-    case MRX_EV_MEMBER_ADDED:
-    case MRX_EV_MEMBER_REMOVED:
-        return mrx_error_set(MRX_EDENIED, "only the case's owner grants and revokes");
-    case MRX_EV_BUNDLE_ADDED:
-        if (m->role == MRX_MEMBER_CONTRIBUTOR)
-            return 0;
-        if (m->role == MRX_MEMBER_REVIEWER && kind == MRX_KIND_OPINION)
-            return 0;
-        return mrx_error_set(MRX_EDENIED, "a %s may not add %s bundles",
-                             mrx_member_role_name(m->role), mrx_kind_name(kind));
-    case MRX_EV_BUNDLE_OPENED:
-        if (m->role == MRX_MEMBER_RELAY)
-            return mrx_error_set(MRX_EDENIED, "a relay never opens bundles");
-        return 0;
-    case MRX_EV_BUNDLE_WITHDRAWN:
-    case MRX_EV_BUNDLE_SERVED:
-    case MRX_EV_BUNDLE_FETCHED:
-        return 0;
-    }
-    return mrx_error_set(MRX_EDENIED, "unknown event type");
+    return role_may_write(m->role, type, kind);
+}
+
+int
+mrx_case_may_write_at(const mrx_case *self, const char *author, mrx_event_type type,
+                      mrx_kind kind, time_t at)
+{
+    const mrx_member *m;
+
+    if (strcmp(author, self->owner) == 0)
+        return 0; /* the owner's feed is checked as the ledger itself */
+    if (!(m = mrx_case_member(self, author)))
+        return mrx_error_set(MRX_EDENIED, "%s was never a member of the case", author);
+    for (size_t i = 0; i < m->n_spans; i++)
+        if (m->spans[i].from <= at && (m->spans[i].until == 0 || at < m->spans[i].until))
+            return role_may_write(m->spans[i].role, type, kind);
+    return mrx_error_set(MRX_EDENIED, "%s was not a member at that time", author);
 }
 
 static void
@@ -172,6 +208,91 @@ mrx_case_readers(const mrx_case *self, const char *author,
         if (*n == MRX_EVENT_READERS_MAX)
             return mrx_error_set(MRX_ELIMIT, "more than %d readers", MRX_EVENT_READERS_MAX);
         add_reader(readers, n, m->fpr);
+    }
+    return 0;
+}
+
+int
+mrx_case_import_member_keys(mrx_case *self, mrx_node *node)
+{
+    for (size_t i = 0; i < self->n; i++) {
+        const mrx_member *m = &self->members[i];
+        char *text = NULL;
+        size_t len = 0;
+        int rc;
+
+        if (mrx_node_knows(node, m->fpr))
+            continue;
+        if ((rc = mrx_ledger_certificate(self->ledger, m->commit, &text, &len)) == 0)
+            rc = mrx_node_peer_add(node, NULL, text, len);
+        free(text);
+        if (rc < 0)
+            return mrx_error_wrap(rc, "member %s", m->fpr);
+    }
+    return 0;
+}
+
+static int
+entitled(void *arg, const mrx_event *ev)
+{
+    return mrx_case_may_write_at(arg, ev->author, ev->type, ev->kind, ev->time);
+}
+
+int
+mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, char **report)
+{
+    char (*feeds)[MRX_FPR_LEN + 1] = NULL;
+    const char *owner = mrx_ledger_owner(ledger);
+    mrx_pgp *pgp = mrx_node_pgp(node);
+    mrx_case *c = NULL;
+    size_t n = 0, added;
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *f = NULL;
+    int rc, first = 0;
+
+    *report = NULL;
+    if ((rc = mrx_ledger_source_feeds(source_git_dir, &feeds, &n)) < 0)
+        return rc;
+    if (!(f = open_memstream(&text, &text_len))) {
+        free(feeds);
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    }
+    /* the owner's feed first: it says who the members are */
+    rc = mrx_ledger_ingest_feed(ledger, pgp, source_git_dir, owner, NULL, NULL, &added);
+    if (rc < 0) {
+        fprintf(f, "feed %s (owner): refused: %s\n", owner, mrx_error_last());
+        first = rc;
+    } else if (added) {
+        fprintf(f, "feed %s (owner): %zu event%s added\n", owner, added, added == 1 ? "" : "s");
+    }
+    if ((rc = mrx_case_load(&c, ledger, pgp)) < 0 ||
+        (rc = mrx_case_import_member_keys(c, node)) < 0) {
+        first = first ? first : rc;
+        fprintf(f, "case: %s\n", mrx_error_last());
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(feeds[i], owner) == 0)
+            continue;
+        rc = mrx_ledger_ingest_feed(ledger, pgp, source_git_dir, feeds[i], entitled, c, &added);
+        if (rc < 0) {
+            fprintf(f, "feed %s: refused: %s\n", feeds[i], mrx_error_last());
+            if (!first)
+                first = rc;
+        } else if (added) {
+            fprintf(f, "feed %s: %zu event%s added\n", feeds[i], added, added == 1 ? "" : "s");
+        }
+    }
+out:
+    fclose(f);
+    mrx_case_destroy(&c);
+    free(feeds);
+    *report = text;
+    if (first < 0) {
+        /* the message names the first refusal; the report has them all */
+        const char *nl = text ? strchr(text, '\n') : NULL;
+        return mrx_error_set(first, "%.*s", nl ? (int)(nl - text) : 0, text ? text : "");
     }
     return 0;
 }

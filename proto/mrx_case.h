@@ -12,6 +12,16 @@
 #include <time.h>
 
 #include "mrx_ledger.h"
+#include "mrx_node.h"
+
+#define MRX_MEMBER_SPANS_MAX 64 /* times one key may be (re-)added */
+
+/* One stretch of membership: from a member-added to what ended it. */
+typedef struct mrx_member_span {
+    time_t from;          /* member-added */
+    time_t until;         /* the next member-added or member-removed; 0 while it lasts */
+    mrx_member_role role; /* the role it gave */
+} mrx_member_span;
 
 typedef struct mrx_member {
     char fpr[MRX_FPR_LEN + 1];          /* the member's key */
@@ -20,6 +30,8 @@ typedef struct mrx_member {
     time_t since;                       /* when it was last added */
     time_t until;                       /* when it was removed (0 while active) */
     char commit[MRX_COMMIT_HEX_LEN + 1]; /* the member-added event holding its certificate */
+    mrx_member_span spans[MRX_MEMBER_SPANS_MAX]; /* its whole history */
+    size_t n_spans;
 } mrx_member;
 
 typedef struct mrx_case mrx_case;
@@ -38,6 +50,24 @@ const mrx_member *mrx_case_member(const mrx_case *self, const char *fpr);
  * kind); MRX_EDENIED with the reason if not. */
 int mrx_case_may_write(const mrx_case *self, const char *author, mrx_event_type type,
                        mrx_kind kind);
+
+/* Whether author was entitled to write an event of type (and kind) at
+ * time, by the membership of that moment. */
+int mrx_case_may_write_at(const mrx_case *self, const char *author, mrx_event_type type,
+                          mrx_kind kind, time_t at);
+
+/* Ingest, for node, what the ledger copy at source_git_dir holds and this
+ * one lacks:
+ * the owner's feed first, then every other feed against the membership it
+ * establishes. Each feed is taken whole or not at all (see
+ * mrx_ledger_ingest_feed); report receives one line per feed that changed
+ * or was refused. Returns the first refusal's code, after trying all. */
+int mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, char **report);
+
+/* Make sure node can encrypt to and verify every member: a key it lacks
+ * is imported, with every check of mrx peer add, from the certificate the
+ * owner stored with the member's member-added event. */
+int mrx_case_import_member_keys(mrx_case *self, mrx_node *node);
 
 /* Whom a bundle author adds now is encrypted to: the author, the owner
  * and every active reviewer, each once; never a relay. */

@@ -27,6 +27,10 @@
 #define FEED_EVENTS_MAX 10000000 /* events one feed may hold */
 #define CERT_ENTRY "certificate"
 #define CERT_BLOB_MAX (64 * 1024) /* as MRX_CERT_MAX */
+#define COMMIT_MAX (MRX_EVENT_MAX + 16 * 1024) /* an event with its headers and signature */
+#define TREE_MAX 256                       /* bytes of an event's tree */
+#define FUTURE_SLACK (24 * 3600)           /* how far ahead an event's clock may be */
+#define EVIDENCE_DIR "evidence"
 
 struct mrx_ledger {
     git_repository *repo;                  /* the bare repository */
@@ -318,6 +322,60 @@ out:
     return rc;
 }
 
+int
+mrx_ledger_adopt(mrx_ledger **out, const char *cases_dir, const char *case_id, const char *owner)
+{
+    char *tmp = NULL, *repo_path = NULL, *final = NULL;
+    git_repository *repo = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!mrx_sha256_hex_valid(case_id) || !mrx_text_is_fpr(owner))
+        return mrx_error_set(MRX_EINVAL, "bad case id or owner");
+    if ((rc = mrx_fs_mkdir_p(cases_dir, 0700)) < 0)
+        return rc;
+    if (!(final = mrx_fs_join(cases_dir, case_id)))
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if (access(final, F_OK) == 0) {
+        rc = mrx_error_set(MRX_EEXIST, "case %.16s: already on this node", case_id);
+        goto out;
+    }
+    if (!(tmp = mrx_fs_join(cases_dir, ".new-XXXXXX")) || !mkdtemp(tmp)) {
+        rc = mrx_error_set(MRX_EIO, "%s: cannot create a case: %s", cases_dir, strerror(errno));
+        goto out;
+    }
+    if (!(repo_path = mrx_fs_join(tmp, LEDGER_DIR))) {
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (git_repository_init(&repo, repo_path, 1) < 0) {
+        rc = git_fail(MRX_EIO, "creating the ledger");
+        goto out;
+    }
+    git_repository_free(repo);
+    repo = NULL;
+    if ((rc = write_line_file(tmp, OWNER_FILE, owner)) < 0)
+        goto out;
+    if (rename(tmp, final) != 0) {
+        rc = mrx_error_set(MRX_EIO, "%s: cannot move the case into place: %s", final,
+                           strerror(errno));
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL;
+    if ((rc = mrx_fs_fsync_dir(cases_dir)) == 0)
+        rc = mrx_ledger_open(out, final);
+out:
+    if (tmp) {
+        mrx_fs_remove_tree(tmp);
+        free(tmp);
+    }
+    git_repository_free(repo);
+    free(repo_path);
+    free(final);
+    return rc;
+}
+
 /* The local title, if this node keeps one; a damaged one is an error. */
 static int
 read_title(mrx_ledger *self)
@@ -518,8 +576,8 @@ cache_add(mrx_ledger *self, const char *key)
 /* Check one event of fpr's feed at position seq, given the previous one's
  * SHA-256 (empty for the first). */
 static int
-check_event(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, git_commit *c, uint64_t seq,
-            const char *prev, mrx_event *ev)
+check_event(mrx_ledger *self, git_repository *repo, mrx_pgp *pgp, const char *fpr, git_commit *c,
+            uint64_t seq, const char *prev, mrx_event *ev)
 {
     git_buf sig = {0}, signed_data = {0};
     git_tree *tree = NULL;
@@ -535,8 +593,8 @@ check_event(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, git_commit *c, uint
         goto out;
     }
     if (!cached) {
-        if (git_commit_extract_signature(&sig, &signed_data, self->repo,
-                                         (git_oid *)git_commit_id(c), "gpgsig") < 0) {
+        if (git_commit_extract_signature(&sig, &signed_data, repo, (git_oid *)git_commit_id(c),
+                                         "gpgsig") < 0) {
             rc = mrx_error_set(MRX_ECRYPTO, "event %s is not signed", id);
             goto out;
         }
@@ -559,7 +617,7 @@ check_event(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, git_commit *c, uint
     }
     if (ev->type == MRX_EV_CASE_CREATED) {
         char case_id[MRX_SHA256_HEX_LEN + 1];
-        if ((rc = commit_sha256(case_id, self->repo, git_commit_id(c))) < 0)
+        if ((rc = commit_sha256(case_id, repo, git_commit_id(c))) < 0)
             goto out;
         if (strcmp(fpr, self->owner) != 0 || strcmp(case_id, self->case_id) != 0) {
             rc = mrx_error_set(MRX_EFORMAT, "event %s creates another case", id);
@@ -634,7 +692,7 @@ mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger
             rc = git_fail(MRX_EIO, "event");
             break;
         }
-        rc = check_event(self, pgp, fpr, c, n - 1 - i, prev, &ev);
+        rc = check_event(self, self->repo, pgp, fpr, c, n - 1 - i, prev, &ev);
         git_commit_free(c);
         if (rc < 0 || (rc = commit_sha256(prev, self->repo, &chain[i])) < 0)
             break;
@@ -726,4 +784,279 @@ mrx_ledger_feeds(mrx_ledger *self, char (**out)[MRX_FPR_LEN + 1], size_t *n)
     *out = list;
     *n = count;
     return 0;
+}
+
+int
+mrx_ledger_source_feeds(const char *source_git_dir, char (**out)[MRX_FPR_LEN + 1], size_t *n)
+{
+    mrx_ledger source;
+    int rc;
+
+    memset(&source, 0, sizeof source);
+    *out = NULL;
+    *n = 0;
+    if (git_repository_open_bare(&source.repo, source_git_dir) < 0)
+        return git_fail(MRX_ENOTFOUND, source_git_dir);
+    rc = mrx_ledger_feeds(&source, out, n);
+    git_repository_free(source.repo);
+    return rc;
+}
+
+/* Copy one object from src to dst, refusing wrong types and sizes. */
+static int
+copy_object(git_odb *dst, git_odb *src, const git_oid *oid, git_object_t type, size_t max)
+{
+    git_odb_object *obj = NULL;
+    git_oid written;
+    int rc = 0;
+
+    if (git_odb_read(&obj, src, oid) < 0)
+        return mrx_error_set(MRX_EFORMAT, "object %s is missing", git_oid_tostr_s(oid));
+    if (git_odb_object_type(obj) != type)
+        rc = mrx_error_set(MRX_EFORMAT, "object %s is a %s, not a %s", git_oid_tostr_s(oid),
+                           git_object_type2string(git_odb_object_type(obj)),
+                           git_object_type2string(type));
+    else if (git_odb_object_size(obj) > max)
+        rc = mrx_error_set(MRX_ELIMIT, "object %s: %zu bytes, more than %zu",
+                           git_oid_tostr_s(oid), git_odb_object_size(obj), max);
+    else if (git_odb_write(&written, dst, git_odb_object_data(obj), git_odb_object_size(obj),
+                           type) < 0 ||
+             !git_oid_equal(&written, oid))
+        rc = git_fail(MRX_EIO, "copying an object");
+    git_odb_object_free(obj);
+    return rc;
+}
+
+/* Copy a commit of an event with its tree and the tree's blobs. */
+static int
+copy_event_objects(git_odb *dst, git_repository *src, const git_oid *commit)
+{
+    git_odb *src_odb = NULL;
+    git_commit *c = NULL;
+    git_tree *tree = NULL;
+    int rc;
+
+    if (git_repository_odb(&src_odb, src) < 0)
+        return git_fail(MRX_EIO, "source objects");
+    if ((rc = copy_object(dst, src_odb, commit, GIT_OBJECT_COMMIT, COMMIT_MAX)) < 0)
+        goto out;
+    if (git_commit_lookup(&c, src, commit) < 0) {
+        rc = git_fail(MRX_EFORMAT, "event commit");
+        goto out;
+    }
+    if ((rc = copy_object(dst, src_odb, git_commit_tree_id(c), GIT_OBJECT_TREE, TREE_MAX)) < 0)
+        goto out;
+    if (git_tree_lookup(&tree, src, git_commit_tree_id(c)) < 0) {
+        rc = git_fail(MRX_EFORMAT, "event tree");
+        goto out;
+    }
+    for (size_t i = 0; i < git_tree_entrycount(tree) && rc == 0; i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+        rc = git_tree_entry_type(e) != GIT_OBJECT_BLOB
+                 ? mrx_error_set(MRX_EFORMAT, "event %s: tree holds a %s",
+                                 git_oid_tostr_s(commit),
+                                 git_object_type2string(git_tree_entry_type(e)))
+                 : copy_object(dst, src_odb, git_tree_entry_id(e), GIT_OBJECT_BLOB, CERT_BLOB_MAX);
+    }
+out:
+    git_tree_free(tree);
+    git_commit_free(c);
+    git_odb_free(src_odb);
+    return rc;
+}
+
+/* A fresh quarantine: an object store of its own that also reads ours. */
+static int
+quarantine_open(git_repository **qrepo, git_odb **qodb, const char *qdir, git_repository *main)
+{
+    git_odb_backend *loose = NULL;
+    char *objects = NULL;
+    int rc = 0;
+
+    *qrepo = NULL;
+    *qodb = NULL;
+    if (asprintf(&objects, "%sobjects", git_repository_path(main)) < 0)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if (git_odb_new(qodb) < 0 || git_odb_backend_loose(&loose, qdir, -1, 1, 0, 0) < 0 ||
+        git_odb_add_backend(*qodb, loose, 2) < 0 || git_odb_add_disk_alternate(*qodb, objects) < 0 ||
+        git_repository_wrap_odb(qrepo, *qodb) < 0)
+        rc = git_fail(MRX_EIO, "quarantine");
+    free(objects);
+    return rc;
+}
+
+/* Keep a refused history: its objects stay in evidence/<fpr>-<head>/, and
+ * a note says what it was. */
+static void
+keep_evidence(mrx_ledger *self, const char *qdir, const char *fpr, const git_oid *theirs,
+              const char *why)
+{
+    char *dir = NULL, *dest = NULL, *note = NULL, *text = NULL, head[GIT_OID_HEXSZ + 1];
+
+    git_oid_tostr(head, sizeof head, theirs);
+    if (!(dir = mrx_fs_join(self->dir, EVIDENCE_DIR)) || mrx_fs_mkdir_p(dir, 0700) < 0 ||
+        asprintf(&dest, "%s/%s-%s", dir, fpr, head) < 0)
+        goto out;
+    if (rename(qdir, dest) != 0)
+        goto out;
+    if (asprintf(&note, "%s/REFUSED", dest) >= 0 &&
+        asprintf(&text, "feed: %s\nhead: %s\nreason: %s\n", fpr, head, why) >= 0)
+        mrx_fs_write_atomic(note, text, strlen(text), 0600);
+out:
+    free(dir);
+    free(dest);
+    free(note);
+    free(text);
+}
+
+int
+mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_dir,
+                       const char *fpr, mrx_ledger_check_fn check, void *arg, size_t *added)
+{
+    git_repository *src = NULL, *qrepo = NULL;
+    git_odb *qodb = NULL, *main_odb = NULL;
+    git_commit *ours = NULL, *theirs = NULL, *c = NULL;
+    git_oid *chain = NULL, ours_id;
+    git_reference *ref = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t seq = 0;
+    char prev[MRX_SHA256_HEX_LEN + 1] = "", refname[64], *qdir = NULL, why[512] = "";
+    int rc = 0, rewritten = 0;
+    mrx_event ev;
+
+    *added = 0;
+    if (!mrx_text_is_fpr(fpr))
+        return mrx_error_set(MRX_EINVAL, "\"%.48s\" is not a fingerprint", fpr);
+    if (git_repository_open_bare(&src, source_git_dir) < 0)
+        return git_fail(MRX_ENOTFOUND, source_git_dir);
+    if ((rc = feed_head(&theirs, src, fpr)) < 0 || !theirs ||
+        (rc = feed_head(&ours, self->repo, fpr)) < 0)
+        goto out;
+    if (ours && git_oid_equal(git_commit_id(ours), git_commit_id(theirs)))
+        goto out; /* nothing new */
+    if (ours)
+        git_oid_cpy(&ours_id, git_commit_id(ours));
+    /* their chain back to our head (or to its root): at most one parent
+     * each, and a bounded length */
+    for (c = theirs, theirs = NULL; c;) {
+        git_commit *parent = NULL;
+        if (ours && git_oid_equal(git_commit_id(c), &ours_id))
+            break;
+        if (n == FEED_EVENTS_MAX || git_commit_parentcount(c) > 1) {
+            rc = mrx_error_set(MRX_EFORMAT, "feed %s: event %s has %u parents or the feed is too "
+                                            "long",
+                               fpr, git_oid_tostr_s(git_commit_id(c)),
+                               git_commit_parentcount(c));
+            break;
+        }
+        if (n == cap) {
+            git_oid *grown = realloc(chain, (cap = cap ? cap * 2 : 64) * sizeof *chain);
+            if (!grown) {
+                rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+                break;
+            }
+            chain = grown;
+        }
+        git_oid_cpy(&chain[n++], git_commit_id(c));
+        if (git_commit_parentcount(c) == 1 && git_commit_parent(&parent, c, 0) < 0)
+            rc = git_fail(MRX_EFORMAT, "feed parent");
+        git_commit_free(c);
+        c = parent;
+        if (rc < 0)
+            break;
+    }
+    if (rc < 0)
+        goto out;
+    if (ours && !c) {
+        /* their history does not contain our head: behind us, or rewritten */
+        if (git_graph_descendant_of(self->repo, &ours_id, &chain[0]) == 1) {
+            n = 0;
+            goto out;
+        }
+        rewritten = 1;
+        snprintf(why, sizeof why, "feed %s: their history does not extend ours at %s "
+                                  "(rewritten); refused and kept as evidence",
+                 fpr, git_oid_tostr_s(&ours_id));
+    }
+    git_commit_free(c);
+    c = NULL;
+    /* into quarantine: nothing reaches the ledger before every check */
+    if (!(qdir = mrx_fs_join(self->dir, ".quarantine-XXXXXX")) || !mkdtemp(qdir)) {
+        rc = mrx_error_set(MRX_EIO, "%s: cannot make a quarantine", self->dir);
+        goto out;
+    }
+    if ((rc = quarantine_open(&qrepo, &qodb, qdir, self->repo)) < 0)
+        goto out;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = copy_event_objects(qodb, src, &chain[i]);
+    if (rc < 0)
+        goto out;
+    if (rewritten) {
+        rc = mrx_error_set(MRX_EDENIED, "%s", why);
+        keep_evidence(self, qdir, fpr, &chain[0], why);
+        free(qdir);
+        qdir = NULL;
+        goto out;
+    }
+    if (ours) {
+        const char *msg = git_commit_message_raw(ours);
+        if ((rc = mrx_event_parse(&ev, msg, strlen(msg))) < 0 ||
+            (rc = commit_sha256(prev, self->repo, &ours_id)) < 0)
+            goto out;
+        seq = ev.seq + 1;
+    }
+    for (size_t i = n; i-- > 0;) {
+        if (git_commit_lookup(&c, qrepo, &chain[i]) < 0) {
+            rc = git_fail(MRX_EFORMAT, "event");
+            goto out;
+        }
+        rc = check_event(self, qrepo, pgp, fpr, c, seq, prev, &ev);
+        git_commit_free(c);
+        c = NULL;
+        if (rc < 0)
+            goto out;
+        if (ev.time > time(NULL) + FUTURE_SLACK) {
+            rc = mrx_error_set(MRX_EFORMAT, "event %s is dated in the future",
+                               git_oid_tostr_s(&chain[i]));
+            goto out;
+        }
+        if (check && (rc = check(arg, &ev)) < 0) {
+            mrx_error_wrap(rc, "event %s", git_oid_tostr_s(&chain[i]));
+            goto out;
+        }
+        if ((rc = commit_sha256(prev, qrepo, &chain[i])) < 0)
+            goto out;
+        seq++;
+    }
+    /* every check held: the objects join the ledger, then the feed moves */
+    if (git_repository_odb(&main_odb, self->repo) < 0) {
+        rc = git_fail(MRX_EIO, "ledger objects");
+        goto out;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = copy_event_objects(main_odb, qrepo, &chain[i]);
+    if (rc < 0)
+        goto out;
+    feed_ref(refname, sizeof refname, fpr);
+    if (git_reference_create_matching(&ref, self->repo, refname, &chain[0], ours ? 1 : 0,
+                                      ours ? &ours_id : NULL, "mrx: ingest") < 0) {
+        rc = git_fail(MRX_EEXIST, "feed moved while ingesting");
+        goto out;
+    }
+    *added = n;
+out:
+    if (qdir) {
+        mrx_fs_remove_tree(qdir);
+        free(qdir);
+    }
+    git_reference_free(ref);
+    git_commit_free(c);
+    git_commit_free(ours);
+    git_commit_free(theirs);
+    git_repository_free(qrepo);
+    git_odb_free(qodb);
+    git_odb_free(main_odb);
+    git_repository_free(src);
+    free(chain);
+    return rc;
 }

@@ -41,6 +41,12 @@ typedef struct mrx_ledger_author {
 int mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_author *owner,
                       const char *title);
 
+/* Take up a case this node does not hold yet: an empty ledger for case_id
+ * owned by owner in cases_dir/<case id>, to be filled by ingest, which
+ * proves the id (the owner's case-created must hash to it). */
+int mrx_ledger_adopt(mrx_ledger **out, const char *cases_dir, const char *case_id,
+                     const char *owner);
+
 /* Open the case in case_dir (cases_dir/<case id>). */
 int mrx_ledger_open(mrx_ledger **out, const char *case_dir);
 void mrx_ledger_destroy(mrx_ledger **self_p);
@@ -73,5 +79,22 @@ int mrx_ledger_certificate(mrx_ledger *self, const char *commit, char **out, siz
 
 /* The fingerprints that have a feed in this case; *out malloc'd. */
 int mrx_ledger_feeds(mrx_ledger *self, char (**out)[MRX_FPR_LEN + 1], size_t *n);
+
+/* The feeds of another copy of a ledger (a bare repository). */
+int mrx_ledger_source_feeds(const char *source_git_dir, char (**out)[MRX_FPR_LEN + 1], size_t *n);
+
+/* A further check of an event being ingested (who may write it). */
+typedef int (*mrx_ledger_check_fn)(void *arg, const mrx_event *ev);
+
+/* Take fpr's feed from the ledger copy at source_git_dir. Only what
+ * extends our feed is taken: its objects go into a quarantine, every new
+ * event is checked as mrx_ledger_read_feed does (signature, one parent,
+ * seq, SHA-256 chain, case, tree), dated no more than a day ahead, and by
+ * check; only then do the objects join the ledger and the feed move. A
+ * history that does not extend ours is refused (MRX_EDENIED) and kept
+ * under evidence/; one that is behind ours changes nothing. *added gets
+ * the number of events taken. On failure the ledger is as it was. */
+int mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_dir,
+                           const char *fpr, mrx_ledger_check_fn check, void *arg, size_t *added);
 
 #endif

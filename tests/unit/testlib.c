@@ -51,6 +51,15 @@ t_keyring(const char *dir, const char *name, char fpr[41])
 }
 
 void
+t_track_agent(const char *gnupghome)
+{
+    assert_true(n_keyrings < MAX_TRACKED);
+    keyrings[n_keyrings] = strdup(gnupghome);
+    assert_non_null(keyrings[n_keyrings]);
+    n_keyrings++;
+}
+
+void
 t_share_key(mrx_pgp *from, mrx_pgp *to, const char *fpr)
 {
     char *armored = NULL, got[41];

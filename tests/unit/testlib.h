@@ -21,6 +21,10 @@ char *t_tempdir(void);
  * Its agent is stopped by t_cleanup. */
 mrx_pgp *t_keyring(const char *dir, const char *name, char fpr[41]);
 
+/* Stop the gpg-agent of gnupghome at t_cleanup (for keyrings made
+ * elsewhere, such as node homes). */
+void t_track_agent(const char *gnupghome);
+
 /* Copy the public key of fpr from one keyring into another. */
 void t_share_key(mrx_pgp *from, mrx_pgp *to, const char *fpr);
 
