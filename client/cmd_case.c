@@ -2,6 +2,7 @@
  * mrx case new, list, show: cases and their verified history, on the
  * local node.
  */
+#include "mrx_case.h"
 #include "mrx_cli.h"
 #include "mrx_error.h"
 #include "mrx_fs.h"
@@ -215,14 +216,18 @@ resolve_case(char id[MRX_SHA256_HEX_LEN + 1], mrx_node *node, const char *arg)
 struct timeline {
     mrx_event *events;  /* every verified event of the case */
     size_t n, cap;
+    const mrx_case *c;  /* the membership, to check each event against */
 };
 
 static int
 add_event(void *arg, const mrx_event *ev, const char *commit)
 {
     struct timeline *t = arg;
+    int rc;
 
-    (void)commit;
+    /* signed is not enough: it must have been the author's to write */
+    if (t->c && (rc = mrx_case_may_write_at(t->c, ev->author, ev->type, ev->kind, ev->time)) < 0)
+        return mrx_error_wrap(rc, "event %s", commit);
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         mrx_event *grown = realloc(t->events, cap * sizeof *grown);
@@ -306,7 +311,8 @@ cmd_case_show(mrx_cli *cli, int argc, char **argv)
     static const struct option options[] = {MRX_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     char id[MRX_SHA256_HEX_LEN + 1], (*feeds)[MRX_FPR_LEN + 1] = NULL, who[128], what[256];
     char when[MRX_TIME_LEN + 1];
-    struct timeline t = {NULL, 0, 0};
+    struct timeline t = {NULL, 0, 0, NULL};
+    mrx_case *c = NULL;
     json_t *events = json_array(), *problems = json_array();
     mrx_ledger *ledger = NULL;
     mrx_node *node = NULL;
@@ -322,10 +328,12 @@ cmd_case_show(mrx_cli *cli, int argc, char **argv)
     }
     if ((rc = mrx_cli_open_node(cli, &node)) < 0 || (rc = resolve_case(id, node, argv[optind])) < 0 ||
         (rc = open_case(&ledger, node, id)) < 0 ||
-        (rc = mrx_ledger_feeds(ledger, &feeds, &n_feeds)) < 0) {
+        (rc = mrx_ledger_feeds(ledger, &feeds, &n_feeds)) < 0 ||
+        (rc = mrx_case_load(&c, ledger, mrx_node_pgp(node))) < 0) {
         code = mrx_cli_fail(cli, rc);
         goto done;
     }
+    t.c = c;
     /* each feed verifies on its own: a bad one is reported, the rest shown */
     for (size_t i = 0; i < n_feeds; i++) {
         size_t before = t.n;
@@ -338,10 +346,18 @@ cmd_case_show(mrx_cli *cli, int argc, char **argv)
     if (t.n)
         qsort(t.events, t.n, sizeof *t.events, by_time);
     mrx_cli_describe_key(who, sizeof who, node, mrx_ledger_owner(ledger));
-    if (!cli->json)
-        printf("case %s\n  title: %s\n  owner: %s\n\n", id,
+    if (!cli->json) {
+        printf("case %s\n  title: %s\n  owner: %s\n", id,
                mrx_ledger_title(ledger)[0] ? mrx_ledger_title(ledger) : "(not kept on this node)",
                who);
+        for (size_t i = 0; i < mrx_case_member_count(c); i++) {
+            const mrx_member *m = mrx_case_member_at(c, i);
+            mrx_cli_describe_key(who, sizeof who, node, m->fpr);
+            printf("  %-7s %s, %s%s\n", i ? "" : "members", who, mrx_member_role_name(m->role),
+                   m->active ? "" : " (removed)");
+        }
+        printf("\n");
+    }
     for (size_t i = 0; i < t.n; i++) {
         const mrx_event *ev = &t.events[i];
         mrx_text_format_time(when, ev->time);
@@ -357,9 +373,17 @@ cmd_case_show(mrx_cli *cli, int argc, char **argv)
         }
     }
     if (cli->json) {
-        mrx_cli_print_json(json_pack("{s:s,s:s,s:s,s:O,s:O}", "id", id, "title",
+        json_t *members = json_array();
+        for (size_t i = 0; i < mrx_case_member_count(c); i++) {
+            const mrx_member *m = mrx_case_member_at(c, i);
+            json_array_append_new(members, json_pack("{s:s,s:s,s:b}", "fingerprint", m->fpr,
+                                                     "role", mrx_member_role_name(m->role),
+                                                     "active", m->active));
+        }
+        mrx_cli_print_json(json_pack("{s:s,s:s,s:s,s:o,s:O,s:O}", "id", id, "title",
                                      mrx_ledger_title(ledger), "owner", mrx_ledger_owner(ledger),
-                                     "events", events, "problems", problems));
+                                     "members", members, "events", events, "problems",
+                                     problems));
     } else {
         for (size_t i = 0; i < json_array_size(problems); i++)
             printf("REFUSED feed %s: %s\n",
@@ -375,6 +399,7 @@ done:
     json_decref(problems);
     free(t.events);
     free(feeds);
+    mrx_case_destroy(&c);
     mrx_ledger_destroy(&ledger);
     mrx_node_destroy(&node);
     return code;

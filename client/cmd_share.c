@@ -36,32 +36,6 @@ store_dir(mrx_node *node, mrx_ledger *ledger)
     return dir;
 }
 
-/* Every reader's key must be in the keyring to encrypt to it: a member
- * not yet known is imported from the certificate its member-added event
- * carries, with all the checks of mrx peer add. */
-static int
-know_readers(mrx_node *node, mrx_ledger *ledger, mrx_case *c,
-             char readers[MRX_EVENT_READERS_MAX][MRX_FPR_LEN + 1], size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        const mrx_member *m;
-        char *text = NULL;
-        size_t len = 0;
-        int rc;
-
-        if (mrx_node_knows(node, readers[i]))
-            continue;
-        if (!(m = mrx_case_member(c, readers[i])))
-            return mrx_error_set(MRX_ENOTFOUND, "reader %s: no certificate", readers[i]);
-        if ((rc = mrx_ledger_certificate(ledger, m->commit, &text, &len)) == 0)
-            rc = mrx_node_peer_add(node, NULL, text, len);
-        free(text);
-        if (rc < 0)
-            return mrx_error_wrap(rc, "reader %s", readers[i]);
-    }
-    return 0;
-}
-
 int
 cmd_add(mrx_cli *cli, int argc, char **argv)
 {
@@ -102,7 +76,7 @@ cmd_add(mrx_cli *cli, int argc, char **argv)
         (rc = mrx_case_may_write(c, mrx_node_config(node)->fpr, MRX_EV_BUNDLE_ADDED,
                                  spec.kind)) < 0 ||
         (rc = mrx_case_readers(c, mrx_node_config(node)->fpr, readers, &n_readers)) < 0 ||
-        (rc = know_readers(node, ledger, c, readers, n_readers)) < 0)
+        (rc = mrx_case_import_member_keys(c, node)) < 0)
         goto fail;
     if (!(store = store_dir(node, ledger))) {
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");

@@ -3,7 +3,7 @@
 # checked with stock gpg, git and sha256sum; refusals leave the ledger as
 # it was.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 20
+plan 21
 
 patient=$(t_node patient patient) || exit 1
 reviewer=$(t_node reviewer reviewer) || exit 1
@@ -70,6 +70,9 @@ check "the owner revokes the reviewer" mrx --home "$patient" revoke "$id" "$rfpr
 b2=$(mrx --home "$patient" --json add "$id" --kind records "$MRX_TESTDATA/docs/Bundle-father.json" | jq -r .bundle)
 refuses 5 "not encrypted to this node" "a revoked reviewer cannot open later bundles" \
     mrx --home "$reviewer" bundle open "$store/$b2.mrx" --out "$t_root/rev2"
+mrx --home "$patient" case show "$id" | grep -q "relay (facilitator), relay$" &&
+    mrx --home "$patient" --json case show "$id" | jq -e '.members[] | select(.role == "reviewer") | .active == false' >/dev/null &&
+    ok "case show lists the members, the revoked one as removed" || not_ok "case show members" "$(mrx --home "$patient" case show "$id")"
 check "a revoked reviewer still opens what it was given" \
     mrx --home "$reviewer" bundle open "$store/$b1.mrx" --out "$t_root/rev1" --signer "$pfpr"
 
