@@ -19,8 +19,10 @@
 #include <string.h>
 
 struct mrx_pgp {
-    gpgme_ctx_t ctx; /* one GPGME context bound to this keyring */
-    char *home;      /* the GNUPGHOME it works on */
+    gpgme_ctx_t ctx;                     /* one GPGME context bound to this keyring */
+    char *home;                          /* the GNUPGHOME it works on */
+    gpgme_key_t signer;                  /* the last signing key, kept: each lookup runs gpg */
+    char signer_fpr[MRX_FPR_LEN + 1];    /* its fingerprint */
 };
 
 /* Turn a GPGME error into ours, naming what failed. */
@@ -117,6 +119,8 @@ mrx_pgp_destroy(mrx_pgp **self_p)
 
     if (!self_p || !(self = *self_p))
         return;
+    if (self->signer)
+        gpgme_key_unref(self->signer);
     if (self->ctx)
         gpgme_release(self->ctx);
     free(self->home);
@@ -310,8 +314,16 @@ sign_buffer(mrx_pgp *self, char **out, size_t *out_len, const char *signer, cons
     int rc;
 
     *out = NULL;
-    if ((rc = get_key(&key, self, signer, 1)) < 0)
-        return rc;
+    if (!self->signer || strcmp(self->signer_fpr, signer) != 0) {
+        if ((rc = get_key(&key, self, signer, 1)) < 0)
+            return rc;
+        if (self->signer)
+            gpgme_key_unref(self->signer);
+        self->signer = key;
+        snprintf(self->signer_fpr, sizeof self->signer_fpr, "%s", signer);
+    }
+    key = self->signer;
+    gpgme_key_ref(key);
     gpgme_signers_clear(self->ctx);
     if ((err = gpgme_signers_add(self->ctx, key)) ||
         (err = gpgme_data_new_from_mem(&in, text, len, 0)) || (err = gpgme_data_new(&sig))) {
@@ -370,6 +382,13 @@ check_one_good_signature(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], const char
         return mrx_error_set(MRX_EDENIED, "signed by unknown key %s", sig->fpr ? sig->fpr : "?");
     if (sig->status != 0 || (sig->summary & bad) || sig->wrong_key_usage)
         return mrx_error_set(MRX_ECRYPTO, "bad signature: %s", gpgme_strerror(sig->status));
+    /* by the expected primary key itself: gpg has checked it and its
+     * state (the summary above), so no key listing (another gpg) is due */
+    if (expected && sig->fpr && strcmp(sig->fpr, expected) == 0) {
+        if (signer)
+            memcpy(signer, expected, MRX_FPR_LEN + 1);
+        return 0;
+    }
     if (!sig->fpr || gpgme_get_key(self->ctx, sig->fpr, &key, 0) || !key || !key->fpr ||
         !mrx_text_is_fpr(key->fpr)) {
         if (key)
