@@ -19,14 +19,6 @@ must_own(mrx_node *node, mrx_ledger *ledger)
     return 0;
 }
 
-static mrx_ledger_author
-node_author(mrx_node *node)
-{
-    mrx_ledger_author a = {mrx_node_pgp(node), mrx_node_config(node)->fpr,
-                           mrx_node_config(node)->name};
-    return a;
-}
-
 int
 cmd_grant(mrx_cli *cli, int argc, char **argv)
 {
@@ -67,7 +59,7 @@ cmd_grant(mrx_cli *cli, int argc, char **argv)
     ev.type = MRX_EV_MEMBER_ADDED;
     strcpy(ev.member, fpr);
     ev.role = role;
-    author = node_author(node);
+    author = mrx_cli_author(node);
     if ((rc = mrx_ledger_append(ledger, &author, &ev, mrx_cert_text(cert), NULL)) < 0)
         goto fail;
     mrx_cli_describe_key(who, sizeof who, node, fpr);
@@ -121,7 +113,7 @@ cmd_revoke(mrx_cli *cli, int argc, char **argv)
     memset(&ev, 0, sizeof ev);
     ev.type = MRX_EV_MEMBER_REMOVED;
     strcpy(ev.member, fpr);
-    author = node_author(node);
+    author = mrx_cli_author(node);
     if ((rc = mrx_ledger_append(ledger, &author, &ev, NULL, NULL)) < 0)
         goto fail;
     mrx_cli_describe_key(who, sizeof who, node, fpr);

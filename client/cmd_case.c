@@ -15,14 +15,6 @@
 
 #define CASE_PREFIX_MIN 6 /* hex digits that may name a case */
 
-static mrx_ledger_author
-node_author(mrx_node *node)
-{
-    mrx_ledger_author a = {mrx_node_pgp(node), mrx_node_config(node)->fpr,
-                           mrx_node_config(node)->name};
-    return a;
-}
-
 int
 cmd_case_new(mrx_cli *cli, int argc, char **argv)
 {
@@ -55,7 +47,7 @@ cmd_case_new(mrx_cli *cli, int argc, char **argv)
         code = mrx_cli_fail(cli, rc);
         goto out;
     }
-    author = node_author(node);
+    author = mrx_cli_author(node);
     if ((rc = mrx_ledger_create(&ledger, mrx_node_cases(node), &author, title)) < 0) {
         code = mrx_cli_fail(cli, rc);
         goto out;
@@ -291,6 +283,14 @@ describe_event(char *buf, size_t len, mrx_node *node, const mrx_event *ev)
         snprintf(buf, len, "opened bundle %.12s", ev->bundle);
         break;
     }
+}
+
+mrx_ledger_author
+mrx_cli_author(mrx_node *node)
+{
+    mrx_ledger_author a = {mrx_node_pgp(node), mrx_node_config(node)->fpr,
+                           mrx_node_config(node)->name};
+    return a;
 }
 
 int

@@ -17,14 +17,6 @@
 
 #define BUNDLES_DIR "bundles"
 
-static mrx_ledger_author
-node_author(mrx_node *node)
-{
-    mrx_ledger_author a = {mrx_node_pgp(node), mrx_node_config(node)->fpr,
-                           mrx_node_config(node)->name};
-    return a;
-}
-
 /* The case's bundle store: cases/<id>/bundles. */
 static char *
 store_dir(mrx_node *node, mrx_ledger *ledger)
@@ -102,7 +94,7 @@ cmd_add(mrx_cli *cli, int argc, char **argv)
     ev.kind = info.kind;
     memcpy(ev.readers, readers, sizeof readers);
     ev.n_readers = n_readers;
-    author = node_author(node);
+    author = mrx_cli_author(node);
     if ((rc = mrx_ledger_append(ledger, &author, &ev, NULL, NULL)) < 0)
         goto fail;
     if (cli->json) {
@@ -228,7 +220,7 @@ cmd_get(mrx_cli *cli, int argc, char **argv)
         memset(&ev, 0, sizeof ev);
         ev.type = MRX_EV_BUNDLE_OPENED;
         strcpy(ev.bundle, info.id);
-        author = node_author(node);
+        author = mrx_cli_author(node);
         if ((rc = mrx_ledger_append(ledger, &author, &ev, NULL, NULL)) < 0)
             goto fail;
     }

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <jansson.h>
 
+#include "mrx_ledger.h"
 #include "mrx_node.h"
 
 /* Exit codes of mrx(1); mrx_error_exit_code maps errors to these. */
@@ -83,8 +84,10 @@ int cmd_get(mrx_cli *cli, int argc, char **argv);
 void mrx_cli_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr);
 
 /* Open the case named by its id or a unique prefix of it (cmd_case.c). */
-struct mrx_ledger;
-int mrx_cli_open_case(struct mrx_ledger **out, mrx_node *node, const char *arg);
+int mrx_cli_open_case(mrx_ledger **out, mrx_node *node, const char *arg);
+
+/* This node as the author of ledger events. */
+mrx_ledger_author mrx_cli_author(mrx_node *node);
 
 /* "3.2 MB" style size for people. */
 const char *mrx_cli_human_size(char buf[32], unsigned long long bytes);

@@ -239,13 +239,56 @@ open_repo(mrx_ledger *self)
     return rc;
 }
 
+/* Start a case folder: cases_dir/.new-XXXXXX (*tmp, malloc'd) holding an
+ * empty bare ledger, opened in *repo when repo is not NULL. */
+static int
+case_dir_begin(char **tmp, git_repository **repo, const char *cases_dir)
+{
+    git_repository *r = NULL;
+    char *repo_path = NULL;
+    int rc = 0;
+
+    if ((rc = mrx_fs_mkdir_p(cases_dir, 0700)) < 0)
+        return rc;
+    if (!(*tmp = mrx_fs_join(cases_dir, ".new-XXXXXX")) || !mkdtemp(*tmp)) {
+        free(*tmp);
+        *tmp = NULL;
+        return mrx_error_set(MRX_EIO, "%s: cannot create a case: %s", cases_dir, strerror(errno));
+    }
+    if (!(repo_path = mrx_fs_join(*tmp, LEDGER_DIR)))
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+    else if (git_repository_init(&r, repo_path, 1) < 0)
+        rc = git_fail(MRX_EIO, "creating the ledger");
+    free(repo_path);
+    if (repo && rc == 0)
+        *repo = r;
+    else
+        git_repository_free(r);
+    return rc;
+}
+
+/* Give the folder *tmp its name, cases_dir/<case_id>, whole; *final gets
+ * the path and *tmp is consumed. */
+static int
+case_dir_publish(char **final, char **tmp, const char *cases_dir, const char *case_id)
+{
+    if (!(*final = mrx_fs_join(cases_dir, case_id)))
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if (rename(*tmp, *final) != 0)
+        return mrx_error_set(errno == EEXIST || errno == ENOTEMPTY ? MRX_EEXIST : MRX_EIO,
+                             "case %.16s: cannot move into place: %s", case_id, strerror(errno));
+    free(*tmp);
+    *tmp = NULL;
+    return mrx_fs_fsync_dir(cases_dir);
+}
+
 int
 mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_author *owner,
                   const char *title)
 {
     mrx_ledger *self = calloc(1, sizeof *self);
     unsigned char nonce[MRX_NONCE_HEX_LEN / 2];
-    char *tmp = NULL, *repo_path = NULL, *final = NULL;
+    char *tmp = NULL;
     mrx_event ev;
     git_oid oid;
     int rc;
@@ -259,20 +302,8 @@ mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_auth
         goto out;
     }
     strcpy(self->title, title);
-    if ((rc = mrx_fs_mkdir_p(cases_dir, 0700)) < 0)
+    if ((rc = case_dir_begin(&tmp, &self->repo, cases_dir)) < 0)
         goto out;
-    if (!(tmp = mrx_fs_join(cases_dir, ".new-XXXXXX")) || !mkdtemp(tmp)) {
-        rc = mrx_error_set(MRX_EIO, "%s: cannot create a case: %s", cases_dir, strerror(errno));
-        goto out;
-    }
-    if (!(repo_path = mrx_fs_join(tmp, LEDGER_DIR))) {
-        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (git_repository_init(&self->repo, repo_path, 1) < 0) {
-        rc = git_fail(MRX_EIO, "creating the ledger");
-        goto out;
-    }
     memset(&ev, 0, sizeof ev);
     ev.type = MRX_EV_CASE_CREATED;
     strcpy(ev.author, owner->fpr);
@@ -292,22 +323,8 @@ mrx_ledger_create(mrx_ledger **out, const char *cases_dir, const mrx_ledger_auth
     /* the case becomes visible under its id only now, whole */
     git_repository_free(self->repo);
     self->repo = NULL;
-    if (!(final = mrx_fs_join(cases_dir, self->case_id))) {
-        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (rename(tmp, final) != 0) {
-        rc = mrx_error_set(MRX_EIO, "%s: cannot move the new case into place: %s", final,
-                           strerror(errno));
-        goto out;
-    }
-    free(tmp);
-    tmp = NULL;
-    if ((rc = mrx_fs_fsync_dir(cases_dir)) < 0)
-        goto out;
-    self->dir = final;
-    final = NULL;
-    if ((rc = open_repo(self)) < 0)
+    if ((rc = case_dir_publish(&self->dir, &tmp, cases_dir, self->case_id)) < 0 ||
+        (rc = open_repo(self)) < 0)
         goto out;
     *out = self;
     self = NULL;
@@ -316,8 +333,6 @@ out:
         mrx_fs_remove_tree(tmp);
         free(tmp);
     }
-    free(final);
-    free(repo_path);
     mrx_ledger_destroy(&self);
     return rc;
 }
@@ -325,53 +340,29 @@ out:
 int
 mrx_ledger_adopt(mrx_ledger **out, const char *cases_dir, const char *case_id, const char *owner)
 {
-    char *tmp = NULL, *repo_path = NULL, *final = NULL;
-    git_repository *repo = NULL;
+    char *tmp = NULL, *final = NULL;
     int rc;
 
     *out = NULL;
     if (!mrx_sha256_hex_valid(case_id) || !mrx_text_is_fpr(owner))
         return mrx_error_set(MRX_EINVAL, "bad case id or owner");
-    if ((rc = mrx_fs_mkdir_p(cases_dir, 0700)) < 0)
-        return rc;
     if (!(final = mrx_fs_join(cases_dir, case_id)))
         return mrx_error_set(MRX_ENOMEM, "out of memory");
-    if (access(final, F_OK) == 0) {
-        rc = mrx_error_set(MRX_EEXIST, "case %.16s: already on this node", case_id);
+    rc = access(final, F_OK) == 0
+             ? mrx_error_set(MRX_EEXIST, "case %.16s: already on this node", case_id)
+             : 0;
+    free(final);
+    final = NULL;
+    if (rc < 0 || (rc = case_dir_begin(&tmp, NULL, cases_dir)) < 0 ||
+        (rc = write_line_file(tmp, OWNER_FILE, owner)) < 0 ||
+        (rc = case_dir_publish(&final, &tmp, cases_dir, case_id)) < 0)
         goto out;
-    }
-    if (!(tmp = mrx_fs_join(cases_dir, ".new-XXXXXX")) || !mkdtemp(tmp)) {
-        rc = mrx_error_set(MRX_EIO, "%s: cannot create a case: %s", cases_dir, strerror(errno));
-        goto out;
-    }
-    if (!(repo_path = mrx_fs_join(tmp, LEDGER_DIR))) {
-        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (git_repository_init(&repo, repo_path, 1) < 0) {
-        rc = git_fail(MRX_EIO, "creating the ledger");
-        goto out;
-    }
-    git_repository_free(repo);
-    repo = NULL;
-    if ((rc = write_line_file(tmp, OWNER_FILE, owner)) < 0)
-        goto out;
-    if (rename(tmp, final) != 0) {
-        rc = mrx_error_set(MRX_EIO, "%s: cannot move the case into place: %s", final,
-                           strerror(errno));
-        goto out;
-    }
-    free(tmp);
-    tmp = NULL;
-    if ((rc = mrx_fs_fsync_dir(cases_dir)) == 0)
-        rc = mrx_ledger_open(out, final);
+    rc = mrx_ledger_open(out, final);
 out:
     if (tmp) {
         mrx_fs_remove_tree(tmp);
         free(tmp);
     }
-    git_repository_free(repo);
-    free(repo_path);
     free(final);
     return rc;
 }
@@ -648,13 +639,69 @@ out:
     return rc;
 }
 
+/* Walk a feed back from head (taken over, freed here) to stop (not
+ * included) or to its root, collecting the commit ids, newest first.
+ * Refuses a commit with more than one parent and an overlong feed.
+ * *reached says whether stop was met. */
+static int
+walk_back(git_oid **out, size_t *n, int *reached, git_commit *head, const git_oid *stop,
+          const char *fpr)
+{
+    git_oid *chain = NULL;
+    size_t count = 0, cap = 0;
+    git_commit *c, *parent;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    *reached = 0;
+    for (c = head; c; c = parent) {
+        parent = NULL;
+        if (stop && git_oid_equal(git_commit_id(c), stop)) {
+            *reached = 1;
+            git_commit_free(c);
+            break;
+        }
+        if (count == FEED_EVENTS_MAX || git_commit_parentcount(c) > 1) {
+            rc = mrx_error_set(MRX_EFORMAT, "feed %s: event %s has %u parents or the feed holds "
+                                            "more than %d events",
+                               fpr, git_oid_tostr_s(git_commit_id(c)),
+                               git_commit_parentcount(c), FEED_EVENTS_MAX);
+        } else if (count == cap) {
+            git_oid *grown = realloc(chain, (cap = cap ? cap * 2 : 64) * sizeof *chain);
+            if (!grown)
+                rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+            else
+                chain = grown;
+        }
+        if (rc == 0) {
+            git_oid_cpy(&chain[count++], git_commit_id(c));
+            if (git_commit_parentcount(c) == 1 && git_commit_parent(&parent, c, 0) < 0)
+                rc = git_fail(MRX_EFORMAT, "feed parent");
+        }
+        git_commit_free(c);
+        if (rc < 0) {
+            git_commit_free(parent);
+            break;
+        }
+    }
+    if (rc < 0) {
+        free(chain);
+        return rc;
+    }
+    *out = chain;
+    *n = count;
+    return 0;
+}
+
 int
 mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger_event_fn fn,
                      void *arg)
 {
-    git_commit *head = NULL, *c = NULL, *parent;
+    git_commit *head = NULL, *c = NULL;
     git_oid *chain = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
+    int reached;
     char prev[MRX_SHA256_HEX_LEN + 1] = "";
     mrx_event ev;
     int rc;
@@ -664,28 +711,8 @@ mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger
     if ((rc = feed_head(&head, self->repo, fpr)) < 0 || !head)
         return rc;
     /* collect head..root, then check root..head */
-    for (c = head, head = NULL; c; c = parent) {
-        if (n == FEED_EVENTS_MAX) {
-            rc = mrx_error_set(MRX_ELIMIT, "feed %s holds more than %d events", fpr,
-                               FEED_EVENTS_MAX);
-            break;
-        }
-        if (n == cap) {
-            git_oid *grown = realloc(chain, (cap = cap ? cap * 2 : 64) * sizeof *chain);
-            if (!grown) {
-                rc = mrx_error_set(MRX_ENOMEM, "out of memory");
-                break;
-            }
-            chain = grown;
-        }
-        git_oid_cpy(&chain[n++], git_commit_id(c));
-        parent = NULL;
-        if (git_commit_parentcount(c) > 0 && git_commit_parent(&parent, c, 0) < 0)
-            rc = git_fail(MRX_EFORMAT, "feed parent");
-        git_commit_free(c);
-        if (rc < 0)
-            break;
-    }
+    if ((rc = walk_back(&chain, &n, &reached, head, NULL, fpr)) < 0)
+        return rc;
     for (size_t i = n; rc == 0 && i-- > 0;) {
         char commit[MRX_COMMIT_HEX_LEN + 1];
         if (git_commit_lookup(&c, self->repo, &chain[i]) < 0) {
@@ -918,8 +945,9 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
     git_commit *ours = NULL, *theirs = NULL, *c = NULL;
     git_oid *chain = NULL, ours_id;
     git_reference *ref = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     uint64_t seq = 0;
+    int reached = 0;
     char prev[MRX_SHA256_HEX_LEN + 1] = "", refname[64], *qdir = NULL, why[512] = "";
     int rc = 0, rewritten = 0;
     mrx_event ev;
@@ -936,38 +964,12 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
         goto out; /* nothing new */
     if (ours)
         git_oid_cpy(&ours_id, git_commit_id(ours));
-    /* their chain back to our head (or to its root): at most one parent
-     * each, and a bounded length */
-    for (c = theirs, theirs = NULL; c;) {
-        git_commit *parent = NULL;
-        if (ours && git_oid_equal(git_commit_id(c), &ours_id))
-            break;
-        if (n == FEED_EVENTS_MAX || git_commit_parentcount(c) > 1) {
-            rc = mrx_error_set(MRX_EFORMAT, "feed %s: event %s has %u parents or the feed is too "
-                                            "long",
-                               fpr, git_oid_tostr_s(git_commit_id(c)),
-                               git_commit_parentcount(c));
-            break;
-        }
-        if (n == cap) {
-            git_oid *grown = realloc(chain, (cap = cap ? cap * 2 : 64) * sizeof *chain);
-            if (!grown) {
-                rc = mrx_error_set(MRX_ENOMEM, "out of memory");
-                break;
-            }
-            chain = grown;
-        }
-        git_oid_cpy(&chain[n++], git_commit_id(c));
-        if (git_commit_parentcount(c) == 1 && git_commit_parent(&parent, c, 0) < 0)
-            rc = git_fail(MRX_EFORMAT, "feed parent");
-        git_commit_free(c);
-        c = parent;
-        if (rc < 0)
-            break;
-    }
+    /* their chain back to our head (or to its root) */
+    rc = walk_back(&chain, &n, &reached, theirs, ours ? &ours_id : NULL, fpr);
+    theirs = NULL;
     if (rc < 0)
         goto out;
-    if (ours && !c) {
+    if (ours && !reached) {
         /* their history does not contain our head: behind us, or rewritten */
         if (git_graph_descendant_of(self->repo, &ours_id, &chain[0]) == 1) {
             n = 0;
@@ -978,8 +980,6 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
                                   "(rewritten); refused and kept as evidence",
                  fpr, git_oid_tostr_s(&ours_id));
     }
-    git_commit_free(c);
-    c = NULL;
     /* into quarantine: nothing reaches the ledger before every check */
     if (!(qdir = mrx_fs_join(self->dir, ".quarantine-XXXXXX")) || !mkdtemp(qdir)) {
         rc = mrx_error_set(MRX_EIO, "%s: cannot make a quarantine", self->dir);

@@ -76,21 +76,6 @@ open_case(mrx_node *n)
     return l;
 }
 
-static int
-sh(const char *fmt, ...)
-{
-    char *cmd = NULL;
-    va_list ap;
-    int status;
-
-    va_start(ap, fmt);
-    assert_true(vasprintf(&cmd, fmt, ap) > 0);
-    va_end(ap);
-    status = system(cmd);
-    free(cmd);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* The refs of a ledger, as one string: to show nothing changed. */
 static char *
 refs_of(mrx_node *n)
@@ -210,7 +195,7 @@ expect_refused(mrx_node *from, int code, const char *why)
                  report ? report : "");
     after = refs_of(patient);
     assert_string_equal(before, after);
-    assert_int_equal(sh("ls -a '%s/..' | grep -q quarantine", gd), 1);
+    assert_int_equal(t_sh("ls -a '%s/..' | grep -q quarantine", gd), 1);
     free(before);
     free(after);
     free(report);
@@ -226,7 +211,7 @@ craft(mrx_node *n, mrx_node *signer, mrx_node *feed_owner, const char *parents,
     char *gd = git_dir(n), *msg_path = mrx_fs_join(dir, "msg");
 
     t_write_file(msg_path, message, strlen(message));
-    assert_int_equal(sh("cd '%s' && tree=$(git hash-object -t tree -w /dev/null) && "
+    assert_int_equal(t_sh("cd '%s' && tree=$(git hash-object -t tree -w /dev/null) && "
                         "c=$(GNUPGHOME='%s' git -c user.name=x -c user.email=x@mrx commit-tree "
                         "-S%s %s $tree <'%s') && git update-ref refs/feeds/%s $c",
                         gd, mrx_node_gnupghome(signer), fpr(signer), parents, msg_path,
@@ -262,11 +247,11 @@ reset_feed(mrx_node *n, mrx_node *feed_owner, const char *rev)
     char *gd = git_dir(n);
 
     if (*rev)
-        assert_int_equal(sh("git --git-dir='%s' update-ref refs/feeds/%s %s", gd,
+        assert_int_equal(t_sh("git --git-dir='%s' update-ref refs/feeds/%s %s", gd,
                             fpr(feed_owner), rev),
                          0);
     else
-        assert_int_equal(sh("git --git-dir='%s' update-ref -d refs/feeds/%s", gd,
+        assert_int_equal(t_sh("git --git-dir='%s' update-ref -d refs/feeds/%s", gd,
                             fpr(feed_owner)),
                          0);
     free(gd);
@@ -414,7 +399,7 @@ ingest_refuses_member_added_by_a_member(void **state)
                          case_id, fpr(reviewer), now_text(), prev, fpr(stranger)) > 0);
     t_write_file(msg_path, msg, strlen(msg));
     t_write_file(cert_path, cert, strlen(cert));
-    assert_int_equal(sh("cd '%s' && blob=$(git hash-object -w '%s') && "
+    assert_int_equal(t_sh("cd '%s' && blob=$(git hash-object -w '%s') && "
                         "tree=$(printf '100644 blob %%s\tcertificate\n' $blob | git mktree) && "
                         "c=$(GNUPGHOME='%s' git -c user.name=x -c user.email=x@mrx commit-tree "
                         "-S%s -p %s $tree <'%s') && git update-ref refs/feeds/%s $c",
@@ -459,7 +444,7 @@ ingest_refuses_rewritten_history_and_keeps_it(void **state)
     append(reviewer, MRX_EV_BUNDLE_ADDED, MRX_KIND_OPINION);
     expect_refused(reviewer, MRX_EDENIED, "rewritten");
     assert_true(asprintf(&ev_dir, "%s/%s/evidence", mrx_node_cases(patient), case_id) > 0);
-    assert_int_equal(sh("grep -q '^reason: .*rewritten' '%s'/*/REFUSED", ev_dir), 0);
+    assert_int_equal(t_sh("grep -q '^reason: .*rewritten' '%s'/*/REFUSED", ev_dir), 0);
     reset_feed(reviewer, reviewer, good);
     free(ev_dir);
     free(grand);

@@ -42,22 +42,6 @@ teardown_group(void **state)
     return 0;
 }
 
-/* Run a shell command; its exit status. */
-static int
-sh(const char *fmt, ...)
-{
-    char *cmd = NULL;
-    va_list ap;
-    int status;
-
-    va_start(ap, fmt);
-    assert_true(vasprintf(&cmd, fmt, ap) > 0);
-    va_end(ap);
-    status = system(cmd);
-    free(cmd);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 struct seen {
     mrx_event events[16];
     size_t n;
@@ -136,19 +120,19 @@ ledger_feeds_are_signed_chains_that_git_accepts(void **state)
 
     /* plain git: every event verifies, the repository is sound, the log reads */
     assert_true(asprintf(&case_dir, "%s/%s/ledger.git", cases, mrx_ledger_case_id(l)) > 0);
-    assert_int_equal(sh("cd '%s' && test $(git rev-list --all | wc -l) -eq 4 && "
+    assert_int_equal(t_sh("cd '%s' && test $(git rev-list --all | wc -l) -eq 4 && "
                         "for c in $(git rev-list --all); do "
                         "GNUPGHOME='%s/owner' git verify-commit $c 2>/dev/null || exit 1; done",
                         case_dir, dir),
                      0);
-    assert_int_equal(sh("git --git-dir='%s' fsck --strict --no-dangling >/dev/null 2>&1", case_dir),
+    assert_int_equal(t_sh("git --git-dir='%s' fsck --strict --no-dangling >/dev/null 2>&1", case_dir),
                      0);
-    assert_int_equal(sh("git --git-dir='%s' log --format=%%B refs/feeds/%s | "
+    assert_int_equal(t_sh("git --git-dir='%s' log --format=%%B refs/feeds/%s | "
                         "grep -q '^type: member-added$'",
                         case_dir, owner_fpr),
                      0);
     /* the case id is the SHA-256 of the owner's first commit object */
-    assert_int_equal(sh("cd '%s' && root=$(git rev-list --max-parents=0 refs/feeds/%s) && "
+    assert_int_equal(t_sh("cd '%s' && root=$(git rev-list --max-parents=0 refs/feeds/%s) && "
                         "test \"$( (printf 'commit %%s\\0' $(git cat-file -s $root); "
                         "git cat-file commit $root) | sha256sum | cut -c1-64)\" = %s",
                         case_dir, owner_fpr, mrx_ledger_case_id(l)),
@@ -174,7 +158,7 @@ ledger_read_refuses_forged_and_unsigned_events(void **state)
     (void)state;
     assert_true(asprintf(&git_dir, "%s/%s/ledger.git", cases, mrx_ledger_case_id(l)) > 0);
     /* an event in the clinic's feed, signed by the owner's key */
-    assert_int_equal(sh("cd '%s' && export GNUPGHOME='%s/owner' && "
+    assert_int_equal(t_sh("cd '%s' && export GNUPGHOME='%s/owner' && "
                         "tree=$(git hash-object -t tree -w /dev/null) && "
                         "c=$(printf 'mrx-event: 1\\ntype: bundle-opened\\ncase: %s\\nauthor: %s\\n"
                         "seq: 0\\ntime: 2026-11-25T17:00:00Z\\nbundle: %064d\\n' | "
@@ -186,7 +170,7 @@ ledger_read_refuses_forged_and_unsigned_events(void **state)
     assert_int_equal(rc, MRX_EDENIED);
     assert_non_null(strstr(mrx_error_last(), "not by the expected"));
     /* the same, unsigned */
-    assert_int_equal(sh("cd '%s' && tree=$(git hash-object -t tree -w /dev/null) && "
+    assert_int_equal(t_sh("cd '%s' && tree=$(git hash-object -t tree -w /dev/null) && "
                         "c=$(printf 'mrx-event: 1\\n' | git -c user.name=x -c user.email=x@x "
                         "commit-tree $tree) && git update-ref refs/feeds/%s $c",
                         git_dir, clinic_fpr),

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_TRACKED 256
@@ -132,6 +133,21 @@ t_count_entries(const char *dir)
             n++;
     closedir(d);
     return n;
+}
+
+int
+t_sh(const char *fmt, ...)
+{
+    char *cmd = NULL;
+    va_list ap;
+    int status;
+
+    va_start(ap, fmt);
+    assert_true(vasprintf(&cmd, fmt, ap) > 0);
+    va_end(ap);
+    status = system(cmd);
+    free(cmd);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 void

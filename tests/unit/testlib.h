@@ -43,6 +43,9 @@ int t_exists(const char *path);
 /* Number of entries in a folder (not counting . and ..), -1 if absent. */
 int t_count_entries(const char *dir);
 
+/* Run a shell command (printf-style); its exit status, -1 if killed. */
+int t_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Remove every folder made by t_tempdir and stop every agent started. */
 void t_cleanup(void);
 
