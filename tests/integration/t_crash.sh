@@ -41,7 +41,9 @@ done
 ((missing == 0)) && ok "every bundle-added event names a stored bundle" ||
     not_ok "events name missing bundles" "$missing"
 # leftovers of the killed writers: make them old; one is held by a live
-# process, as a writer at work would hold it
+# process, as a writer at work would hold it (under valgrind every kill may
+# land before the store exists)
+mkdir -p "$store"
 for f in "$store"/.bundle.tmp-*; do [[ -e $f ]] && touch -d '1 hour ago' "$f"; done
 touch -d '1 hour ago' "$store/.bundle.tmp-live"
 flock "$store/.bundle.tmp-live" sleep 5 &
