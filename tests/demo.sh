@@ -11,6 +11,9 @@
 #   4. the patient opens the opinion; the facilitator holds every bundle
 #      but can open none of them
 #   5. anybody can check the bundles with stock tools: gpg, tar, sha256sum
+#   6. the patient keeps the case in a signed ledger: who may read (the
+#      reviewer; the facilitator only relays), bundles added for exactly
+#      those readers, and every opening, verified with plain git too
 #
 # Until the daemon and sync exist, bundles travel as files. Every node and
 # gpg-agent the demo starts is stopped at the end. MRX_DEMO_KEEP=1 keeps
@@ -91,5 +94,29 @@ step "5. checked with tools nobody here wrote"
 cd "$root/reviewer-case/imaging"
 run sha256sum -c MANIFEST
 run gpg --homedir "$root/reviewer/gnupg" --batch --verify MANIFEST.sig MANIFEST
+cd "$root"
+
+step "6. the patient's case ledger: who may read, what was added, who opened it"
+case_id=$("$bin" --home "$root/patient" --json case new --title "Abdominoplasty, second opinion" | jq -r .id)
+echo "case $case_id"
+run "$bin" --home "$root/patient" grant "${case_id:0:12}" "$reviewer" reviewer
+run "$bin" --home "$root/patient" grant "${case_id:0:12}" "$facilitator" relay
+run "$bin" --home "$root/patient" add "${case_id:0:12}" --kind photos "$data/photos/retina.jpg"
+bundle=$(ls "$root/patient/cases/$case_id/bundles" | sed -n 's/\.mrx$//p' | head -n1)
+run "$bin" --home "$root/patient" get "${case_id:0:12}" "${bundle:0:12}" --out "$root/patient-case/photos"
+if "$bin" --home "$root/facilitator" bundle open "$root/patient/cases/$case_id/bundles/$bundle.mrx" \
+    --out "$root/facilitator-case" 2>"$root/err"; then
+    echo "UNEXPECTED: the relay opened a case bundle" >&2
+    exit 1
+fi
+echo "facilitator (relay): $(cat "$root/err")"
+run "$bin" --home "$root/patient" case show "${case_id:0:12}"
+printf '$ git verify-commit <every event>\n'
+for c in $(git --git-dir="$root/patient/cases/$case_id/ledger.git" rev-list --all); do
+    GNUPGHOME=$root/patient/gnupg git --git-dir="$root/patient/cases/$case_id/ledger.git" \
+        verify-commit "$c" 2>/dev/null || { echo "UNEXPECTED: $c does not verify" >&2; exit 1; }
+done
+echo "every event carries a good signature by its author"
+
 echo
-echo "demo complete: 4 nodes, 4 bundles, every one signed, encrypted and verified"
+echo "demo complete: 4 nodes, 5 bundles and a case ledger, every one signed, encrypted and verified"
