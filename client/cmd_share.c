@@ -166,7 +166,7 @@ cmd_get(mrx_cli *cli, int argc, char **argv)
     mrx_node *node = NULL;
     struct finder f;
     mrx_event ev;
-    int opt, code, rc;
+    int opt, code, rc, bad_feeds = 0;
 
     while ((opt = mrx_cli_next_option(cli, argc, argv, options, &code)) != -1) {
         if (opt == -2)
@@ -192,14 +192,17 @@ cmd_get(mrx_cli *cli, int argc, char **argv)
         (rc = mrx_case_load(&c, ledger, mrx_node_pgp(node))) < 0 ||
         (rc = mrx_ledger_feeds(ledger, &feeds, &n_feeds)) < 0)
         goto fail;
-    /* only verified events count: a feed that does not verify names nothing */
+    /* only verified events count: a feed that does not verify names
+     * nothing, and does not keep the others from being used */
     for (size_t i = 0; i < n_feeds; i++)
-        if ((rc = mrx_ledger_read_feed(ledger, mrx_node_pgp(node), feeds[i], find_bundle, &f)) < 0)
-            goto fail;
+        if (mrx_ledger_read_feed(ledger, mrx_node_pgp(node), feeds[i], find_bundle, &f) < 0) {
+            fprintf(stderr, "mrx: warning: %s\n", mrx_error_last());
+            bad_feeds++;
+        }
     if (f.matches != 1) {
         rc = f.matches ? mrx_error_set(MRX_EINVAL, "bundle %s: ambiguous, give more digits", arg)
-                       : mrx_error_set(MRX_ENOTFOUND, "bundle %s: no such bundle in this case",
-                                       arg);
+                       : mrx_error_set(MRX_ENOTFOUND, "bundle %s: no such bundle in this case%s",
+                                       arg, bad_feeds ? " (some feeds did not verify)" : "");
         goto fail;
     }
     if (!(store = store_dir(node, ledger)) ||

@@ -217,14 +217,18 @@ mrx_case_import_member_keys(mrx_case *self, mrx_node *node)
 {
     for (size_t i = 0; i < self->n; i++) {
         const mrx_member *m = &self->members[i];
+        mrx_cert *cert = NULL;
         char *text = NULL;
         size_t len = 0;
         int rc;
 
         if (mrx_node_knows(node, m->fpr))
             continue;
-        if ((rc = mrx_ledger_certificate(self->ledger, m->commit, &text, &len)) == 0)
-            rc = mrx_node_peer_add(node, NULL, text, len);
+        if ((rc = mrx_ledger_certificate(self->ledger, m->commit, &text, &len)) == 0 &&
+            (rc = mrx_node_peer_add(node, &cert, text, len)) == 0 &&
+            strcmp(mrx_cert_fpr(cert), m->fpr) != 0)
+            rc = mrx_error_set(MRX_EDENIED, "the certificate names key %s", mrx_cert_fpr(cert));
+        mrx_cert_destroy(&cert);
         free(text);
         if (rc < 0)
             return mrx_error_wrap(rc, "member %s", m->fpr);
@@ -232,26 +236,127 @@ mrx_case_import_member_keys(mrx_case *self, mrx_node *node)
     return 0;
 }
 
+/* True if fpr had been made a reviewer by time at: a reader another member
+ * may name, even if it has not yet seen a later removal. */
+static int
+reviewer_by(const mrx_case *self, const char *fpr, time_t at)
+{
+    const mrx_member *m = mrx_case_member(self, fpr);
+
+    if (!m)
+        return 0;
+    for (size_t i = 0; i < m->n_spans; i++)
+        if (m->spans[i].role == MRX_MEMBER_REVIEWER && m->spans[i].from <= at)
+            return 1;
+    return 0;
+}
+
+/* Who added which bundle, across the case: a bundle id is added once, and
+ * withdrawn only by whoever added it or the owner. */
+struct claims {
+    char (*bundle)[MRX_SHA256_HEX_LEN + 1];
+    char (*author)[MRX_FPR_LEN + 1];
+    size_t n, cap;
+    size_t kept;  /* claims of feeds taken whole; the rest are a feed's in progress */
+};
+
+static const char *
+claimed_by(const struct claims *cl, const char *bundle)
+{
+    for (size_t i = 0; i < cl->n; i++)
+        if (strcmp(cl->bundle[i], bundle) == 0)
+            return cl->author[i];
+    return NULL;
+}
+
+static int
+claim(struct claims *cl, const char *bundle, const char *author)
+{
+    if (cl->n == cl->cap) {
+        size_t cap = cl->cap ? cl->cap * 2 : 64;
+        void *b = realloc(cl->bundle, cap * sizeof *cl->bundle);
+        if (b)
+            cl->bundle = b;
+        void *a = b ? realloc(cl->author, cap * sizeof *cl->author) : NULL;
+        if (!b || !a)
+            return mrx_error_set(MRX_ENOMEM, "out of memory");
+        cl->author = a;
+        cl->cap = cap;
+    }
+    strcpy(cl->bundle[cl->n], bundle);
+    strcpy(cl->author[cl->n], author);
+    cl->n++;
+    return 0;
+}
+
+static int
+collect_claims(void *arg, const mrx_event *ev, const char *commit)
+{
+    (void)commit;
+    return ev->type == MRX_EV_BUNDLE_ADDED ? claim(arg, ev->bundle, ev->author) : 0;
+}
+
+struct judge {
+    mrx_case *c;
+    struct claims claims;
+};
+
+/* Whether an event from elsewhere was its author's to write. */
 static int
 entitled(void *arg, const mrx_event *ev)
 {
-    return mrx_case_may_write_at(arg, ev->author, ev->type, ev->kind, ev->time);
+    struct judge *j = arg;
+    const char *owner = j->c->owner, *by;
+    int rc, has_author = 0, has_owner = 0;
+
+    if ((rc = mrx_case_may_write_at(j->c, ev->author, ev->type, ev->kind, ev->time)) < 0)
+        return rc;
+    switch (ev->type) {
+    case MRX_EV_BUNDLE_ADDED:
+        if ((by = claimed_by(&j->claims, ev->bundle)))
+            return mrx_error_set(MRX_EDENIED, "bundle %.16s was already added by %s", ev->bundle,
+                                 by);
+        for (size_t i = 0; i < ev->n_readers; i++) {
+            const char *r = ev->readers[i];
+            has_author |= strcmp(r, ev->author) == 0;
+            has_owner |= strcmp(r, owner) == 0;
+            if (strcmp(r, ev->author) != 0 && strcmp(r, owner) != 0 &&
+                !reviewer_by(j->c, r, ev->time))
+                return mrx_error_set(MRX_EDENIED, "bundle %.16s names reader %s, who is not "
+                                                  "a reviewer of the case",
+                                     ev->bundle, r);
+        }
+        if (!has_author || !has_owner)
+            return mrx_error_set(MRX_EDENIED, "bundle %.16s is not for its author and the owner",
+                                 ev->bundle);
+        return claim(&j->claims, ev->bundle, ev->author);
+    case MRX_EV_BUNDLE_WITHDRAWN:
+        by = claimed_by(&j->claims, ev->bundle);
+        if (strcmp(ev->author, owner) != 0 && (!by || strcmp(by, ev->author) != 0))
+            return mrx_error_set(MRX_EDENIED, "bundle %.16s is withdrawn only by whoever added "
+                                              "it or the owner",
+                                 ev->bundle);
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 int
 mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, char **report)
 {
-    char (*feeds)[MRX_FPR_LEN + 1] = NULL;
+    char (*feeds)[MRX_FPR_LEN + 1] = NULL, (*ours)[MRX_FPR_LEN + 1] = NULL;
     const char *owner = mrx_ledger_owner(ledger);
     mrx_pgp *pgp = mrx_node_pgp(node);
-    mrx_case *c = NULL;
-    size_t n = 0, added;
+    struct judge j;
+    size_t n = 0, n_ours = 0, added;
     char *text = NULL;
     size_t text_len = 0;
     FILE *f = NULL;
     int rc, first = 0;
 
     *report = NULL;
+    memset(&j, 0, sizeof j);
     if ((rc = mrx_ledger_source_feeds(source_git_dir, &feeds, &n)) < 0)
         return rc;
     if (!(f = open_memstream(&text, &text_len))) {
@@ -266,28 +371,47 @@ mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, 
     } else if (added) {
         fprintf(f, "feed %s (owner): %zu event%s added\n", owner, added, added == 1 ? "" : "s");
     }
-    if ((rc = mrx_case_load(&c, ledger, pgp)) < 0 ||
-        (rc = mrx_case_import_member_keys(c, node)) < 0) {
+    if ((rc = mrx_case_load(&j.c, ledger, pgp)) < 0) {
         first = first ? first : rc;
         fprintf(f, "case: %s\n", mrx_error_last());
         goto out;
     }
+    /* a member whose key cannot be had will have its feed refused below */
+    if (mrx_case_import_member_keys(j.c, node) < 0)
+        fprintf(f, "members: %s\n", mrx_error_last());
+    /* what the case already holds: who added which bundle */
+    if ((rc = mrx_ledger_feeds(ledger, &ours, &n_ours)) < 0) {
+        first = first ? first : rc;
+        goto out;
+    }
+    for (size_t i = 0; i < n_ours; i++)
+        if (mrx_ledger_read_feed(ledger, pgp, ours[i], collect_claims, &j.claims) < 0)
+            fprintf(f, "feed %s: held here but does not verify: %s\n", ours[i],
+                    mrx_error_last());
+    j.claims.kept = j.claims.n;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(feeds[i], owner) == 0)
             continue;
-        rc = mrx_ledger_ingest_feed(ledger, pgp, source_git_dir, feeds[i], entitled, c, &added);
+        rc = mrx_ledger_ingest_feed(ledger, pgp, source_git_dir, feeds[i], entitled, &j, &added);
         if (rc < 0) {
+            j.claims.n = j.claims.kept; /* forget the claims of a refused feed */
             fprintf(f, "feed %s: refused: %s\n", feeds[i], mrx_error_last());
             if (!first)
                 first = rc;
-        } else if (added) {
-            fprintf(f, "feed %s: %zu event%s added\n", feeds[i], added, added == 1 ? "" : "s");
+        } else {
+            j.claims.kept = j.claims.n;
+            if (added)
+                fprintf(f, "feed %s: %zu event%s added\n", feeds[i], added,
+                        added == 1 ? "" : "s");
         }
     }
 out:
     fclose(f);
-    mrx_case_destroy(&c);
+    free(j.claims.bundle);
+    free(j.claims.author);
+    mrx_case_destroy(&j.c);
     free(feeds);
+    free(ours);
     *report = text;
     if (first < 0) {
         /* the message names the first refusal; the report has them all */

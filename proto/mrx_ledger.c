@@ -31,6 +31,7 @@
 #define TREE_MAX 256                       /* bytes of an event's tree */
 #define FUTURE_SLACK (24 * 3600)           /* how far ahead an event's clock may be */
 #define EVIDENCE_DIR "evidence"
+#define INGEST_BYTES_MAX (256 * 1024 * 1024) /* object bytes one ingest of a feed may copy */
 
 struct mrx_ledger {
     git_repository *repo;                  /* the bare repository */
@@ -568,7 +569,7 @@ cache_add(mrx_ledger *self, const char *key)
  * SHA-256 (empty for the first). */
 static int
 check_event(mrx_ledger *self, git_repository *repo, mrx_pgp *pgp, const char *fpr, git_commit *c,
-            uint64_t seq, const char *prev, mrx_event *ev)
+            uint64_t seq, const char *prev, time_t not_before, mrx_event *ev)
 {
     git_buf sig = {0}, signed_data = {0};
     git_tree *tree = NULL;
@@ -600,6 +601,24 @@ check_event(mrx_ledger *self, git_repository *repo, mrx_pgp *pgp, const char *fp
         mrx_error_wrap(rc, "event %s", id);
         goto out;
     }
+    if (ev->time < not_before) {
+        rc = mrx_error_set(MRX_EFORMAT, "event %s is dated before the event it follows", id);
+        goto out;
+    }
+    {
+        /* git's own view of the event must be the event's: author and
+         * committer FPR@mrx at the event's time */
+        const git_signature *a = git_commit_author(c), *k = git_commit_committer(c);
+        char email[MRX_FPR_LEN + 8];
+        snprintf(email, sizeof email, "%s@mrx", fpr);
+        if (!a || !k || strcmp(a->email, email) != 0 || strcmp(k->email, email) != 0 ||
+            a->when.time != (git_time_t)ev->time || k->when.time != (git_time_t)ev->time) {
+            rc = mrx_error_set(MRX_EFORMAT, "event %s: commit author or time differs from the "
+                                            "event's",
+                               id);
+            goto out;
+        }
+    }
     if (strcmp(ev->author, fpr) != 0 || ev->seq != seq || strcmp(ev->prev, prev) != 0) {
         rc = mrx_error_set(MRX_EFORMAT, "event %s breaks the chain of feed %s (author, seq %llu "
                                         "or prev)",
@@ -625,7 +644,9 @@ check_event(mrx_ledger *self, git_repository *repo, mrx_pgp *pgp, const char *fp
     if (ev->type == MRX_EV_MEMBER_ADDED
             ? git_tree_entrycount(tree) != 1 || !git_tree_entry_byname(tree, CERT_ENTRY) ||
                   git_tree_entry_type(git_tree_entry_byname(tree, CERT_ENTRY)) != GIT_OBJECT_BLOB
-            : git_tree_entrycount(tree) != 0) {
+            : git_tree_entrycount(tree) != 0 ||
+        (git_tree_entrycount(tree) == 1 &&
+         git_tree_entry_filemode(git_tree_entry_byindex(tree, 0)) != GIT_FILEMODE_BLOB)) {
         rc = mrx_error_set(MRX_EFORMAT, "event %s has unexpected tree entries", id);
         goto out;
     }
@@ -677,7 +698,8 @@ walk_back(git_oid **out, size_t *n, int *reached, git_commit *head, const git_oi
         if (rc == 0) {
             git_oid_cpy(&chain[count++], git_commit_id(c));
             if (git_commit_parentcount(c) == 1 && git_commit_parent(&parent, c, 0) < 0)
-                rc = git_fail(MRX_EFORMAT, "feed parent");
+                rc = mrx_error_set(MRX_EFORMAT, "feed %s: the parent of event %s is missing", fpr,
+                                   git_oid_tostr_s(git_commit_id(c)));
         }
         git_commit_free(c);
         if (rc < 0) {
@@ -703,6 +725,7 @@ mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger
     size_t n = 0;
     int reached;
     char prev[MRX_SHA256_HEX_LEN + 1] = "";
+    time_t last = 0;
     mrx_event ev;
     int rc;
 
@@ -719,10 +742,11 @@ mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger
             rc = git_fail(MRX_EIO, "event");
             break;
         }
-        rc = check_event(self, self->repo, pgp, fpr, c, n - 1 - i, prev, &ev);
+        rc = check_event(self, self->repo, pgp, fpr, c, n - 1 - i, prev, last, &ev);
         git_commit_free(c);
         if (rc < 0 || (rc = commit_sha256(prev, self->repo, &chain[i])) < 0)
             break;
+        last = ev.time;
         git_oid_tostr(commit, sizeof commit, &chain[i]);
         if (fn && (rc = fn(arg, &ev, commit)) < 0)
             break;
@@ -829,9 +853,11 @@ mrx_ledger_source_feeds(const char *source_git_dir, char (**out)[MRX_FPR_LEN + 1
     return rc;
 }
 
-/* Copy one object from src to dst, refusing wrong types and sizes. */
+/* Copy one object from src to dst, refusing wrong types and sizes and
+ * counting what was copied against *budget. */
 static int
-copy_object(git_odb *dst, git_odb *src, const git_oid *oid, git_object_t type, size_t max)
+copy_object(git_odb *dst, git_odb *src, const git_oid *oid, git_object_t type, size_t max,
+            size_t *budget)
 {
     git_odb_object *obj = NULL;
     git_oid written;
@@ -846,17 +872,22 @@ copy_object(git_odb *dst, git_odb *src, const git_oid *oid, git_object_t type, s
     else if (git_odb_object_size(obj) > max)
         rc = mrx_error_set(MRX_ELIMIT, "object %s: %zu bytes, more than %zu",
                            git_oid_tostr_s(oid), git_odb_object_size(obj), max);
+    else if (git_odb_object_size(obj) > *budget)
+        rc = mrx_error_set(MRX_ELIMIT, "more than %d bytes of new events at once",
+                           INGEST_BYTES_MAX);
     else if (git_odb_write(&written, dst, git_odb_object_data(obj), git_odb_object_size(obj),
                            type) < 0 ||
              !git_oid_equal(&written, oid))
         rc = git_fail(MRX_EIO, "copying an object");
+    if (rc == 0)
+        *budget -= git_odb_object_size(obj);
     git_odb_object_free(obj);
     return rc;
 }
 
 /* Copy a commit of an event with its tree and the tree's blobs. */
 static int
-copy_event_objects(git_odb *dst, git_repository *src, const git_oid *commit)
+copy_event_objects(git_odb *dst, git_repository *src, const git_oid *commit, size_t *budget)
 {
     git_odb *src_odb = NULL;
     git_commit *c = NULL;
@@ -865,13 +896,14 @@ copy_event_objects(git_odb *dst, git_repository *src, const git_oid *commit)
 
     if (git_repository_odb(&src_odb, src) < 0)
         return git_fail(MRX_EIO, "source objects");
-    if ((rc = copy_object(dst, src_odb, commit, GIT_OBJECT_COMMIT, COMMIT_MAX)) < 0)
+    if ((rc = copy_object(dst, src_odb, commit, GIT_OBJECT_COMMIT, COMMIT_MAX, budget)) < 0)
         goto out;
     if (git_commit_lookup(&c, src, commit) < 0) {
         rc = git_fail(MRX_EFORMAT, "event commit");
         goto out;
     }
-    if ((rc = copy_object(dst, src_odb, git_commit_tree_id(c), GIT_OBJECT_TREE, TREE_MAX)) < 0)
+    if ((rc = copy_object(dst, src_odb, git_commit_tree_id(c), GIT_OBJECT_TREE, TREE_MAX,
+                          budget)) < 0)
         goto out;
     if (git_tree_lookup(&tree, src, git_commit_tree_id(c)) < 0) {
         rc = git_fail(MRX_EFORMAT, "event tree");
@@ -883,7 +915,8 @@ copy_event_objects(git_odb *dst, git_repository *src, const git_oid *commit)
                  ? mrx_error_set(MRX_EFORMAT, "event %s: tree holds a %s",
                                  git_oid_tostr_s(commit),
                                  git_object_type2string(git_tree_entry_type(e)))
-                 : copy_object(dst, src_odb, git_tree_entry_id(e), GIT_OBJECT_BLOB, CERT_BLOB_MAX);
+                 : copy_object(dst, src_odb, git_tree_entry_id(e), GIT_OBJECT_BLOB, CERT_BLOB_MAX,
+                               budget);
     }
 out:
     git_tree_free(tree);
@@ -914,18 +947,21 @@ quarantine_open(git_repository **qrepo, git_odb **qodb, const char *qdir, git_re
 
 /* Keep a refused history: its objects stay in evidence/<fpr>-<head>/, and
  * a note says what it was. */
-static void
+static int
 keep_evidence(mrx_ledger *self, const char *qdir, const char *fpr, const git_oid *theirs,
               const char *why)
 {
     char *dir = NULL, *dest = NULL, *note = NULL, *text = NULL, head[GIT_OID_HEXSZ + 1];
+    int kept = 0;
 
     git_oid_tostr(head, sizeof head, theirs);
     if (!(dir = mrx_fs_join(self->dir, EVIDENCE_DIR)) || mrx_fs_mkdir_p(dir, 0700) < 0 ||
         asprintf(&dest, "%s/%s-%s", dir, fpr, head) < 0)
         goto out;
+    /* the same evidence twice is kept once */
     if (rename(qdir, dest) != 0)
         goto out;
+    kept = 1;
     if (asprintf(&note, "%s/REFUSED", dest) >= 0 &&
         asprintf(&text, "feed: %s\nhead: %s\nreason: %s\n", fpr, head, why) >= 0)
         mrx_fs_write_atomic(note, text, strlen(text), 0600);
@@ -934,6 +970,7 @@ out:
     free(dest);
     free(note);
     free(text);
+    return kept;
 }
 
 int
@@ -945,8 +982,9 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
     git_commit *ours = NULL, *theirs = NULL, *c = NULL;
     git_oid *chain = NULL, ours_id;
     git_reference *ref = NULL;
-    size_t n = 0;
+    size_t n = 0, budget = INGEST_BYTES_MAX, budget_main = INGEST_BYTES_MAX;
     uint64_t seq = 0;
+    time_t last = 0;
     int reached = 0;
     char prev[MRX_SHA256_HEX_LEN + 1] = "", refname[64], *qdir = NULL, why[512] = "";
     int rc = 0, rewritten = 0;
@@ -988,14 +1026,36 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
     if ((rc = quarantine_open(&qrepo, &qodb, qdir, self->repo)) < 0)
         goto out;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = copy_event_objects(qodb, src, &chain[i]);
+        rc = copy_event_objects(qodb, src, &chain[i], &budget);
     if (rc < 0)
         goto out;
     if (rewritten) {
+        /* evidence must be the author's own doing: their whole history,
+         * from its root, must verify as fpr's feed; anything else is only
+         * refused, so nobody can frame an author with forged commits */
+        char their_prev[MRX_SHA256_HEX_LEN + 1] = "";
+        time_t their_last = 0;
+        for (size_t i = n; rc == 0 && i-- > 0;) {
+            if (git_commit_lookup(&c, qrepo, &chain[i]) < 0) {
+                rc = git_fail(MRX_EFORMAT, git_oid_tostr_s(&chain[i]));
+                break;
+            }
+            rc = check_event(self, qrepo, pgp, fpr, c, n - 1 - i, their_prev, their_last, &ev);
+            git_commit_free(c);
+            c = NULL;
+            if (rc == 0 && (rc = commit_sha256(their_prev, qrepo, &chain[i])) == 0)
+                their_last = ev.time;
+        }
+        if (rc < 0) {
+            mrx_error_wrap(rc, "feed %s: a history that does not extend ours, nor verify", fpr);
+            goto out;
+        }
         rc = mrx_error_set(MRX_EDENIED, "%s", why);
-        keep_evidence(self, qdir, fpr, &chain[0], why);
-        free(qdir);
-        qdir = NULL;
+        if (keep_evidence(self, qdir, fpr, &chain[0], why)) {
+            free(qdir);
+            qdir = NULL;
+        }
+        mrx_error_set(rc, "%s", why);
         goto out;
     }
     if (ours) {
@@ -1004,17 +1064,19 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
             (rc = commit_sha256(prev, self->repo, &ours_id)) < 0)
             goto out;
         seq = ev.seq + 1;
+        last = ev.time;
     }
     for (size_t i = n; i-- > 0;) {
         if (git_commit_lookup(&c, qrepo, &chain[i]) < 0) {
-            rc = git_fail(MRX_EFORMAT, "event");
+            rc = git_fail(MRX_EFORMAT, git_oid_tostr_s(&chain[i]));
             goto out;
         }
-        rc = check_event(self, qrepo, pgp, fpr, c, seq, prev, &ev);
+        rc = check_event(self, qrepo, pgp, fpr, c, seq, prev, last, &ev);
         git_commit_free(c);
         c = NULL;
         if (rc < 0)
             goto out;
+        last = ev.time;
         if (ev.time > time(NULL) + FUTURE_SLACK) {
             rc = mrx_error_set(MRX_EFORMAT, "event %s is dated in the future",
                                git_oid_tostr_s(&chain[i]));
@@ -1034,7 +1096,7 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
         goto out;
     }
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = copy_event_objects(main_odb, qrepo, &chain[i]);
+        rc = copy_event_objects(main_odb, qrepo, &chain[i], &budget_main);
     if (rc < 0)
         goto out;
     feed_ref(refname, sizeof refname, fpr);

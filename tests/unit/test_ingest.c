@@ -156,10 +156,16 @@ append(mrx_node *n, mrx_event_type type, mrx_kind kind)
     mrx_ledger *l = open_case(n);
     mrx_event ev;
 
+    static unsigned next_bundle = 100;
+
     memset(&ev, 0, sizeof ev);
     ev.type = type;
     ev.kind = kind;
-    strcpy(ev.bundle, "0a4c3aa02d1b0b4826daa5ffe85ef13be83c1433842a9a98b901e075136dd86f");
+    /* a bundle id is added once per case: each added bundle gets its own */
+    if (type == MRX_EV_BUNDLE_ADDED)
+        snprintf(ev.bundle, sizeof ev.bundle, "%064u", next_bundle++);
+    else
+        strcpy(ev.bundle, "0a4c3aa02d1b0b4826daa5ffe85ef13be83c1433842a9a98b901e075136dd86f");
     if (type == MRX_EV_BUNDLE_ADDED) {
         strcpy(ev.readers[0], fpr(n));
         strcpy(ev.readers[1], fpr(patient));
@@ -211,11 +217,14 @@ craft(mrx_node *n, mrx_node *signer, mrx_node *feed_owner, const char *parents,
     char *gd = git_dir(n), *msg_path = mrx_fs_join(dir, "msg");
 
     t_write_file(msg_path, message, strlen(message));
+    /* like a real event: author FPR@mrx at the event's own time */
     assert_int_equal(t_sh("cd '%s' && tree=$(git hash-object -t tree -w /dev/null) && "
-                        "c=$(GNUPGHOME='%s' git -c user.name=x -c user.email=x@mrx commit-tree "
-                        "-S%s %s $tree <'%s') && git update-ref refs/feeds/%s $c",
-                        gd, mrx_node_gnupghome(signer), fpr(signer), parents, msg_path,
-                        fpr(feed_owner)),
+                          "t=$(sed -n 's/^time: //p' '%s') && "
+                          "c=$(GIT_AUTHOR_DATE=\"$t\" GIT_COMMITTER_DATE=\"$t\" GNUPGHOME='%s' "
+                          "git -c user.name=x -c user.email=%s@mrx commit-tree "
+                          "-S%s %s $tree <'%s') && git update-ref refs/feeds/%s $c",
+                          gd, msg_path, mrx_node_gnupghome(signer), fpr(feed_owner), fpr(signer),
+                          parents, msg_path, fpr(feed_owner)),
                      0);
     free(gd);
     free(msg_path);
@@ -401,10 +410,12 @@ ingest_refuses_member_added_by_a_member(void **state)
     t_write_file(cert_path, cert, strlen(cert));
     assert_int_equal(t_sh("cd '%s' && blob=$(git hash-object -w '%s') && "
                         "tree=$(printf '100644 blob %%s\tcertificate\n' $blob | git mktree) && "
-                        "c=$(GNUPGHOME='%s' git -c user.name=x -c user.email=x@mrx commit-tree "
+                        "t=$(sed -n 's/^time: //p' '%s') && "
+                        "c=$(GIT_AUTHOR_DATE=\"$t\" GIT_COMMITTER_DATE=\"$t\" GNUPGHOME='%s' "
+                        "git -c user.name=x -c user.email=%s@mrx commit-tree "
                         "-S%s -p %s $tree <'%s') && git update-ref refs/feeds/%s $c",
-                        gd, cert_path, mrx_node_gnupghome(reviewer), fpr(reviewer), parent,
-                        msg_path, fpr(reviewer)),
+                        gd, cert_path, msg_path, mrx_node_gnupghome(reviewer), fpr(reviewer),
+                        fpr(reviewer), parent, msg_path, fpr(reviewer)),
                      0);
     expect_refused(reviewer, MRX_EDENIED, "only the case's owner writes member-added");
     reset_feed(reviewer, reviewer, good);
@@ -451,6 +462,119 @@ ingest_refuses_rewritten_history_and_keeps_it(void **state)
     free(gd);
 }
 
+/* Append ev (type, bundle, kind, readers as given) to n's own copy. */
+static void
+append_ev(mrx_node *n, mrx_event *ev)
+{
+    mrx_ledger_author a = author_of(n);
+    mrx_ledger *l = open_case(n);
+
+    if (mrx_ledger_append(l, &a, ev, NULL, NULL) != 0)
+        fail_msg("append: %s", mrx_error_last());
+    mrx_ledger_destroy(&l);
+}
+
+/* The reviewer's feed head in its own copy, as 40 hex digits. */
+static void
+reviewer_head(char hex[41])
+{
+    char *gd = git_dir(reviewer), cmd[512];
+    FILE *f;
+
+    snprintf(cmd, sizeof cmd, "git --git-dir='%s' rev-parse refs/feeds/%s", gd, fpr(reviewer));
+    assert_non_null(f = popen(cmd, "r"));
+    assert_int_equal(fread(hex, 1, 40, f), 40);
+    hex[40] = '\0';
+    pclose(f);
+    free(gd);
+}
+
+static void
+ingest_refuses_events_dated_before_their_predecessor(void **state)
+{
+    char prev[65], good[41], *parent = head_rev(reviewer, ""), *p = NULL, *text = NULL;
+
+    (void)state;
+    reviewer_head(good);
+    sha_of(prev, reviewer, parent);
+    assert_true(asprintf(&p, "-p %s", parent) > 0);
+    assert_true(asprintf(&text,
+                         "mrx-event: 1\ntype: bundle-opened\ncase: %s\nauthor: %s\nseq: 2\n"
+                         "time: 2026-01-01T00:00:00Z\nprev: %s\nbundle: %064d\n",
+                         case_id, fpr(reviewer), prev, 7) > 0);
+    craft(reviewer, reviewer, reviewer, p, text);
+    expect_refused(reviewer, MRX_EFORMAT, "dated before the event it follows");
+    reset_feed(reviewer, reviewer, good);
+    free(text);
+    free(p);
+    free(parent);
+}
+
+static void
+ingest_keeps_no_evidence_of_what_does_not_verify(void **state)
+{
+    char *ev_dir = NULL, *gd = git_dir(stranger);
+
+    (void)state;
+    /* the stranger offers an unsigned history as the reviewer's: refused,
+     * and nothing that could frame the reviewer is kept */
+    assert_int_equal(t_sh("cd '%s' && tree=$(git hash-object -t tree -w /dev/null) && "
+                          "c=$(printf 'mrx-event: 1\n' | git -c user.name=x -c user.email=x@x "
+                          "commit-tree $tree) && git update-ref refs/feeds/%s $c",
+                          gd, fpr(reviewer)),
+                     0);
+    assert_true(asprintf(&ev_dir, "%s/%s/evidence", mrx_node_cases(patient), case_id) > 0);
+    {
+        int before = t_count_entries(ev_dir);
+        expect_refused(stranger, MRX_ECRYPTO, "nor verify");
+        expect_refused(stranger, MRX_ECRYPTO, "nor verify");
+        assert_int_equal(t_count_entries(ev_dir), before);
+    }
+    reset_feed(stranger, reviewer, "");
+    free(ev_dir);
+    free(gd);
+}
+
+static void
+ingest_refuses_claims_on_others_bundles_and_wrong_readers(void **state)
+{
+    char good[41];
+    mrx_event ev;
+
+    (void)state;
+    reviewer_head(good);
+    /* an opinion for a stranger too */
+    memset(&ev, 0, sizeof ev);
+    ev.type = MRX_EV_BUNDLE_ADDED;
+    ev.kind = MRX_KIND_OPINION;
+    snprintf(ev.bundle, sizeof ev.bundle, "%064d", 1);
+    strcpy(ev.readers[0], fpr(reviewer));
+    strcpy(ev.readers[1], fpr(patient));
+    strcpy(ev.readers[2], fpr(stranger));
+    ev.n_readers = 3;
+    append_ev(reviewer, &ev);
+    expect_refused(reviewer, MRX_EDENIED, "is not a reviewer of the case");
+    reset_feed(reviewer, reviewer, good);
+    /* an opinion not for the owner */
+    ev.n_readers = 1;
+    append_ev(reviewer, &ev);
+    expect_refused(reviewer, MRX_EDENIED, "not for its author and the owner");
+    reset_feed(reviewer, reviewer, good);
+    /* the reviewer's own first bundle, claimed again */
+    ev.n_readers = 2;
+    snprintf(ev.bundle, sizeof ev.bundle, "%064u", 100);
+    append_ev(reviewer, &ev);
+    expect_refused(reviewer, MRX_EDENIED, "was already added by");
+    reset_feed(reviewer, reviewer, good);
+    /* a withdrawal of a bundle the reviewer did not add */
+    memset(&ev, 0, sizeof ev);
+    ev.type = MRX_EV_BUNDLE_WITHDRAWN;
+    snprintf(ev.bundle, sizeof ev.bundle, "%064d", 2);
+    append_ev(reviewer, &ev);
+    expect_refused(reviewer, MRX_EDENIED, "withdrawn only by whoever added it");
+    reset_feed(reviewer, reviewer, good);
+}
+
 static void
 ingest_refuses_events_after_a_revocation(void **state)
 {
@@ -478,6 +602,9 @@ main(void)
         cmocka_unit_test(ingest_refuses_broken_chains_and_forgeries),
         cmocka_unit_test(ingest_refuses_member_added_by_a_member),
         cmocka_unit_test(ingest_refuses_rewritten_history_and_keeps_it),
+        cmocka_unit_test(ingest_refuses_events_dated_before_their_predecessor),
+        cmocka_unit_test(ingest_keeps_no_evidence_of_what_does_not_verify),
+        cmocka_unit_test(ingest_refuses_claims_on_others_bundles_and_wrong_readers),
         cmocka_unit_test(ingest_refuses_events_after_a_revocation),
     };
     int failed;
