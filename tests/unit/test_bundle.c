@@ -1482,14 +1482,6 @@ main(void)
         cmocka_unit_test(bundle_open_refuses_out_path_that_is_a_file),
         cmocka_unit_test(bundle_open_failure_leaves_empty_out_folder_as_it_was),
     };
-    int failed;
 
-    /* as T_RUN, with the keyrings made once for the group */
-    if (mrx_pgp_global_init() != 0) {
-        fprintf(stderr, "%s: %s\n", __FILE__, mrx_error_last());
-        return 1;
-    }
-    failed = cmocka_run_group_tests_name(__FILE__, tests, setup_parties, teardown_parties);
-    t_cleanup();
-    return failed;
+    return T_RUN_GROUP(tests, setup_parties, teardown_parties);
 }

@@ -288,11 +288,6 @@ main(void)
         cmocka_unit_test(cert_load_uses_existing_keyring),
         cmocka_unit_test(endpoint_rules),
     };
-    int failed;
 
-    if (mrx_pgp_global_init() != 0)
-        return 1;
-    failed = cmocka_run_group_tests(tests, setup_group, teardown_group);
-    t_cleanup();
-    return failed;
+    return T_RUN_GROUP(tests, setup_group, teardown_group);
 }

@@ -607,11 +607,6 @@ main(void)
         cmocka_unit_test(ingest_refuses_claims_on_others_bundles_and_wrong_readers),
         cmocka_unit_test(ingest_refuses_events_after_a_revocation),
     };
-    int failed;
 
-    if (mrx_pgp_global_init() != 0)
-        return 1;
-    failed = cmocka_run_group_tests(tests, setup_group, teardown_group);
-    t_cleanup();
-    return failed;
+    return T_RUN_GROUP(tests, setup_group, teardown_group);
 }

@@ -233,11 +233,6 @@ main(void)
         cmocka_unit_test(ledger_read_refuses_forged_and_unsigned_events),
         cmocka_unit_test(ledger_read_caches_verified_signatures),
     };
-    int failed;
 
-    if (mrx_pgp_global_init() != 0)
-        return 1;
-    failed = cmocka_run_group_tests(tests, setup_group, teardown_group);
-    t_cleanup();
-    return failed;
+    return T_RUN_GROUP(tests, setup_group, teardown_group);
 }

@@ -166,7 +166,8 @@ t_cleanup(void)
 }
 
 int
-t_run(const struct CMUnitTest *tests, size_t n, const char *name)
+t_run(const struct CMUnitTest *tests, size_t n, const char *name, CMFixtureFunction setup,
+      CMFixtureFunction teardown)
 {
     int failed;
 
@@ -174,7 +175,7 @@ t_run(const struct CMUnitTest *tests, size_t n, const char *name)
         fprintf(stderr, "%s: %s\n", name, mrx_error_last());
         return 1;
     }
-    failed = _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+    failed = _cmocka_run_group_tests(name, tests, n, setup, teardown);
     t_cleanup();
     return failed;
 }

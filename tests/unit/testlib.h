@@ -49,8 +49,12 @@ int t_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Remove every folder made by t_tempdir and stop every agent started. */
 void t_cleanup(void);
 
-/* Run the tests with pgp initialised, cleaning up afterwards. */
-int t_run(const struct CMUnitTest *tests, size_t n, const char *name);
-#define T_RUN(tests) t_run(tests, sizeof(tests) / sizeof((tests)[0]), __FILE__)
+/* Run the tests with pgp initialised, cleaning up afterwards; with a group
+ * setup and teardown (e.g. keyrings made once for all the tests). */
+int t_run(const struct CMUnitTest *tests, size_t n, const char *name, CMFixtureFunction setup,
+          CMFixtureFunction teardown);
+#define T_RUN(tests) t_run(tests, sizeof(tests) / sizeof((tests)[0]), __FILE__, NULL, NULL)
+#define T_RUN_GROUP(tests, setup, teardown)                                                     \
+    t_run(tests, sizeof(tests) / sizeof((tests)[0]), __FILE__, setup, teardown)
 
 #endif
