@@ -592,6 +592,9 @@ mrx_pgp_decrypt(mrx_pgp *self, int in_fd, int out_fd)
             rc = mrx_error_set(MRX_EDENIED, "not encrypted to this node's key");
         else if (gpgme_err_code(err) == GPG_ERR_NO_DATA)
             rc = mrx_error_set(MRX_EFORMAT, "not OpenPGP ciphertext");
+        else if (gpgme_err_code(err) == GPG_ERR_CANCELED && plain.bytes == 0)
+            /* gpg asked for a passphrase, which mrx never gives */
+            rc = mrx_error_set(MRX_EDENIED, "encrypted with a passphrase, not to this node's key");
         else
             rc = mrx_error_set(MRX_ECRYPTO,
                                "decryption failed: ciphertext altered or truncated (%s)",

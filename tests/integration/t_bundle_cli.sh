@@ -2,7 +2,7 @@
 # t_bundle_cli: mrx bundle create and open through the real CLI: what a
 # user sees, the exit codes, --json, and that a refusal leaves nothing.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 31
+plan 32
 
 clinic=$(t_node clinic clinic) || exit 1
 patient=$(t_node patient patient) || exit 1
@@ -84,9 +84,15 @@ refuses 3 "signer $pfpr: not an imported peer" "--signer must be a known key" \
     mrx --home "$stranger" bundle open "$work/img.mrx" --out "$work/o2" --signer "$pfpr"
 refuses 5 "not encrypted to this node" "a node the bundle is not for cannot open it" \
     mrx --home "$stranger" bundle open "$work/img.mrx" --out "$work/o3"
-head -c 5000 /dev/urandom >"$work/garbage.mrx"
+# text: its first byte can never start an OpenPGP packet (random bytes
+# sometimes do)
+for i in $(seq 200); do echo "this is not a bundle"; done >"$work/garbage.mrx"
 refuses 6 "not OpenPGP" "garbage is refused as not OpenPGP" \
     mrx --home "$patient" bundle open "$work/garbage.mrx" --out "$work/o4"
+echo "hello" | gpg --homedir "$t_root" --batch -q --pinentry-mode loopback --passphrase secret \
+    -c -o "$work/symmetric.mrx" 2>/dev/null
+refuses 5 "encrypted with a passphrase" "a passphrase-encrypted message is refused" \
+    mrx --home "$patient" bundle open "$work/symmetric.mrx" --out "$work/o7"
 size=$(stat -c %s "$work/img.mrx")
 head -c $((size - 10)) "$work/img.mrx" >"$work/trunc.mrx"
 refuses 5 "trunc.mrx" "a truncated bundle is refused" \
@@ -98,6 +104,7 @@ mrx --home "$patient" bundle open "$work/flip.mrx" --out "$work/o6" 2>"$work/fli
 [[ $code == 5 || $code == 6 ]] && grep -q "flip.mrx" "$work/flip.err" &&
     ok "a flipped byte is refused, naming the bundle" || not_ok "flipped byte" "exit $code" "$(cat "$work/flip.err")"
 leftovers=$(ls -A "$work" | grep -E '^(o[0-9]|\.o[0-9].*mrx-)' || true)
+gpgconf --homedir "$t_root" --kill all >/dev/null 2>&1
 [[ -z $leftovers && $(ls -A "$work/busy") == x ]] &&
     ok "refused opens leave nothing in or beside the target" || not_ok "refused opens left" "$leftovers"
 
