@@ -452,9 +452,13 @@ feed_head(git_commit **out, git_repository *repo, const char *fpr)
         return 0;
     if (err < 0)
         return git_fail(MRX_EIO, "feed");
+    if (git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
+        git_reference_free(ref);
+        return mrx_error_set(MRX_EFORMAT, "feed %s: its ref is symbolic, not an event", fpr);
+    }
     err = git_commit_lookup(out, repo, git_reference_target(ref));
     git_reference_free(ref);
-    return err < 0 ? git_fail(MRX_EFORMAT, "feed head is not a commit") : 0;
+    return err < 0 ? mrx_error_set(MRX_EFORMAT, "feed %s: its head is not a commit", fpr) : 0;
 }
 
 int

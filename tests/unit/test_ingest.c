@@ -576,6 +576,23 @@ ingest_refuses_claims_on_others_bundles_and_wrong_readers(void **state)
 }
 
 static void
+ingest_refuses_a_symbolic_feed_ref(void **state)
+{
+    char *gd = git_dir(stranger);
+
+    (void)state;
+    /* a copy whose feed ref for the reviewer points at another ref */
+    assert_int_equal(t_sh("git --git-dir='%s' symbolic-ref refs/feeds/%s refs/feeds/%s", gd,
+                          fpr(reviewer), fpr(patient)),
+                     0);
+    expect_refused(stranger, MRX_EFORMAT, "its ref is symbolic");
+    assert_int_equal(t_sh("git --git-dir='%s' symbolic-ref --delete refs/feeds/%s", gd,
+                          fpr(reviewer)),
+                     0);
+    free(gd);
+}
+
+static void
 ingest_refuses_events_after_a_revocation(void **state)
 {
     mrx_ledger_author owner = author_of(patient);
@@ -605,6 +622,7 @@ main(void)
         cmocka_unit_test(ingest_refuses_events_dated_before_their_predecessor),
         cmocka_unit_test(ingest_keeps_no_evidence_of_what_does_not_verify),
         cmocka_unit_test(ingest_refuses_claims_on_others_bundles_and_wrong_readers),
+        cmocka_unit_test(ingest_refuses_a_symbolic_feed_ref),
         cmocka_unit_test(ingest_refuses_events_after_a_revocation),
     };
 
