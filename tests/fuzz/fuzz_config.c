@@ -14,6 +14,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 
+/* Remove the scratch folder at exit, however the driver ends (libFuzzer
+ * exits on its own). */
+static void
+remove_dir(void)
+{
+    char path[96];
+
+    snprintf(path, sizeof path, "%s/mrxd.conf", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/copy.conf", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,6 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(dir, sizeof dir, "%s/mrx-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(dir))
             abort();
+        atexit(remove_dir);
     }
     snprintf(path, sizeof path, "%s/mrxd.conf", dir);
     snprintf(copy, sizeof copy, "%s/copy.conf", dir);
@@ -44,14 +59,4 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unlink(path);
     unlink(copy);
     return 0;
-}
-
-/* Called by the replay driver when it is done. */
-void mrx_fuzz_cleanup(void);
-
-void
-mrx_fuzz_cleanup(void)
-{
-    if (dir[0])
-        rmdir(dir);
 }

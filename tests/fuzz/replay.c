@@ -16,7 +16,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-void mrx_fuzz_cleanup(void) __attribute__((weak));
 
 #define SEEDS_MAX 256
 #define INPUT_MAX (1 << 20)
@@ -142,7 +141,5 @@ main(int argc, char **argv)
         free(seeds[i].name);
     }
     free(buf);
-    if (mrx_fuzz_cleanup)
-        mrx_fuzz_cleanup();
     return 0;
 }
