@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <git2.h>
 #include <search.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #define FUTURE_SLACK (24 * 3600)           /* how far ahead an event's clock may be */
 #define EVIDENCE_DIR "evidence"
 #define INGEST_BYTES_MAX (256 * 1024 * 1024) /* object bytes one ingest of a feed may copy */
+#define LOCK_FILE "lock"
 
 struct mrx_ledger {
     git_repository *repo;                  /* the bare repository */
@@ -130,6 +132,41 @@ static void
 feed_ref(char *out, size_t cap, const char *fpr)
 {
     snprintf(out, cap, FEED_PREFIX "%s", fpr);
+}
+
+/* Every mrx writer of a case holds the case's lock (an flock, released
+ * when the process ends, however it ends) while it moves a feed. Holding
+ * it, a libgit2 lock file left on that feed's ref can only be the leftover
+ * of a writer that was killed, and is removed: otherwise one kill -9 at the
+ * wrong moment would lock the feed for good. Returns the lock's fd. */
+static int
+lock_feed(mrx_ledger *self, const char *fpr, int *fd_out)
+{
+    char *path = mrx_fs_join(self->dir, LOCK_FILE), *stale = NULL;
+    int fd, rc = 0;
+
+    *fd_out = -1;
+    if (!path)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        rc = mrx_error_set(MRX_EIO, "%s: cannot lock the case: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    if (asprintf(&stale, "%s" FEED_PREFIX "%s.lock", git_repository_path(self->repo), fpr) < 0) {
+        stale = NULL;
+        close(fd);
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    (void)unlink(stale);
+    *fd_out = fd;
+out:
+    free(stale);
+    free(path);
+    return rc;
 }
 
 /* The tree of an event: empty, or holding the member's certificate. */
@@ -468,14 +505,16 @@ mrx_ledger_append(mrx_ledger *self, const mrx_ledger_author *author, mrx_event *
     git_commit *parent = NULL;
     mrx_event last;
     git_oid oid;
-    int rc;
+    int rc, lock = -1;
 
     if (ev->type == MRX_EV_CASE_CREATED)
         return mrx_error_set(MRX_EINVAL, "a case is created once, by mrx_ledger_create");
     if ((ev->type == MRX_EV_MEMBER_ADDED) != (certificate != NULL))
         return mrx_error_set(MRX_EINVAL, "member-added, and only it, carries a certificate");
-    if ((rc = feed_head(&parent, self->repo, author->fpr)) < 0)
+    if ((rc = lock_feed(self, author->fpr, &lock)) < 0)
         return rc;
+    if ((rc = feed_head(&parent, self->repo, author->fpr)) < 0)
+        goto out;
     strcpy(ev->author, author->fpr);
     strcpy(ev->case_id, self->case_id);
     ev->time = time(NULL);
@@ -497,6 +536,8 @@ mrx_ledger_append(mrx_ledger *self, const mrx_ledger_author *author, mrx_event *
         git_oid_tostr(commit, MRX_COMMIT_HEX_LEN + 1, &oid);
 out:
     git_commit_free(parent);
+    if (lock >= 0)
+        close(lock);
     return rc;
 }
 
@@ -989,7 +1030,7 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
     size_t n = 0, budget = INGEST_BYTES_MAX, budget_main = INGEST_BYTES_MAX;
     uint64_t seq = 0;
     time_t last = 0;
-    int reached = 0;
+    int reached = 0, lock = -1;
     char prev[MRX_SHA256_HEX_LEN + 1] = "", refname[64], *qdir = NULL, why[512] = "";
     int rc = 0, rewritten = 0;
     mrx_event ev;
@@ -999,6 +1040,8 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
         return mrx_error_set(MRX_EINVAL, "\"%.48s\" is not a fingerprint", fpr);
     if (git_repository_open_bare(&src, source_git_dir) < 0)
         return git_fail(MRX_ENOTFOUND, source_git_dir);
+    if ((rc = lock_feed(self, fpr, &lock)) < 0)
+        goto out;
     if ((rc = feed_head(&theirs, src, fpr)) < 0 || !theirs ||
         (rc = feed_head(&ours, self->repo, fpr)) < 0)
         goto out;
@@ -1124,5 +1167,7 @@ out:
     git_odb_free(main_odb);
     git_repository_free(src);
     free(chain);
+    if (lock >= 0)
+        close(lock);
     return rc;
 }
