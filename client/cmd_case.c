@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CASE_PREFIX_MIN 6 /* hex digits that may name a case */
 
 int
 cmd_case_new(mrx_cli *cli, int argc, char **argv)
@@ -185,11 +184,10 @@ resolve_case(char id[MRX_SHA256_HEX_LEN + 1], mrx_node *node, const char *arg)
     size_t n = 0, len = strlen(arg), found = 0;
     int rc;
 
-    if (len < CASE_PREFIX_MIN || len > MRX_SHA256_HEX_LEN ||
-        strspn(arg, "0123456789abcdef") != len)
+    if (!mrx_cli_is_id_prefix(arg))
         return mrx_error_set(MRX_EINVAL, "\"%.70s\" is not a case id (at least %d lowercase hex "
                                          "digits)",
-                             arg, CASE_PREFIX_MIN);
+                             arg, MRX_CLI_ID_PREFIX_MIN);
     if ((rc = case_ids(node, &ids, &n)) < 0)
         return rc;
     for (size_t i = 0; i < n; i++)

@@ -180,11 +180,10 @@ cmd_get(mrx_cli *cli, int argc, char **argv)
     if (argc - optind != 2)
         return mrx_cli_usage_error(cli, "name the case and the bundle");
     arg = argv[optind + 1];
-    if (strlen(arg) < 6 || strlen(arg) > MRX_SHA256_HEX_LEN ||
-        strspn(arg, "0123456789abcdef") != strlen(arg))
-        return mrx_cli_usage_error(cli, "\"%.70s\" is not a bundle id (at least 6 lowercase hex "
+    if (!mrx_cli_is_id_prefix(arg))
+        return mrx_cli_usage_error(cli, "\"%.70s\" is not a bundle id (at least %d lowercase hex "
                                         "digits)",
-                                   arg);
+                                   arg, MRX_CLI_ID_PREFIX_MIN);
     memset(&f, 0, sizeof f);
     f.prefix = arg;
     if ((rc = mrx_cli_open_node(cli, &node)) < 0 ||

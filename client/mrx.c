@@ -6,6 +6,7 @@
 #include "mrx_error.h"
 #include "mrx_ledger.h"
 #include "mrx_pgp.h"
+#include "mrx_sha256.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +44,15 @@ print_help(FILE *f)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'mrx COMMAND --help' describes a command; mrx(1) describes them all.\n");
+}
+
+int
+mrx_cli_is_id_prefix(const char *arg)
+{
+    size_t len = strlen(arg);
+
+    return len >= MRX_CLI_ID_PREFIX_MIN && len <= MRX_SHA256_HEX_LEN &&
+           strspn(arg, "0123456789abcdef") == len;
 }
 
 void

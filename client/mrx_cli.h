@@ -83,6 +83,12 @@ int cmd_get(mrx_cli *cli, int argc, char **argv);
  * or the fingerprint itself. */
 void mrx_cli_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr);
 
+/* Digits that may name a case or bundle by a prefix of its SHA-256 id. */
+#define MRX_CLI_ID_PREFIX_MIN 6
+
+/* True if arg is a prefix of a SHA-256 id: 6 to 64 lowercase hex digits. */
+int mrx_cli_is_id_prefix(const char *arg);
+
 /* Open the case named by its id or a unique prefix of it (cmd_case.c). */
 int mrx_cli_open_case(mrx_ledger **out, mrx_node *node, const char *arg);
 
