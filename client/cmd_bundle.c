@@ -204,7 +204,7 @@ cmd_bundle_open(mrx_cli *cli, int argc, char **argv)
      * certificate */
     catch_interrupts();
     if ((rc = mrx_bundle_open(&info, mrx_node_pgp(node), signer[0] ? signer : NULL, NULL,
-                              argv[optind], out)) < 0) {
+                              argv[optind], out, NULL)) < 0) {
         code = mrx_cli_fail(cli, rc);
         goto out;
     }

@@ -1,5 +1,6 @@
 /*
- * mrx init, mrx id: create this node and show its certificate.
+ * mrx init, mrx id, mrx status: create this node (offline), show its
+ * certificate, and show the node, its daemon, peers and cases.
  */
 #include "mrx_cli.h"
 #include "mrx_error.h"
@@ -76,26 +77,77 @@ cmd_init(mrx_cli *cli, int argc, char **argv)
 int
 cmd_id(mrx_cli *cli, int argc, char **argv)
 {
-    mrx_node *node = NULL;
-    const mrx_cert *cert;
-    int code, rc;
+    json_t *result = NULL;
+    int code;
 
     if ((code = mrx_cli_no_arguments(cli, argc, argv)) >= 0)
         return code;
-    if ((rc = mrx_cli_open_node(cli, &node)) < 0)
-        return mrx_cli_fail(cli, rc);
-    cert = mrx_node_cert(node);
+    if ((code = mrx_cli_call(cli, "id", NULL, &result)) != 0)
+        return code;
+    if (cli->json)
+        mrx_cli_print_json(json_incref(result));
+    else
+        fputs(mrx_cli_str(result, "certificate"), stdout);
+    json_decref(result);
+    return 0;
+}
+
+/* "3 min" style durations for people. */
+static void
+human_duration(char buf[32], long long secs)
+{
+    if (secs < 120)
+        snprintf(buf, 32, "%lld s", secs);
+    else if (secs < 2 * 3600)
+        snprintf(buf, 32, "%lld min", secs / 60);
+    else if (secs < 2 * 86400)
+        snprintf(buf, 32, "%lld h", secs / 3600);
+    else
+        snprintf(buf, 32, "%lld days", secs / 86400);
+}
+
+int
+cmd_status(mrx_cli *cli, int argc, char **argv)
+{
+    json_t *result = NULL, *node, *daemon, *list, *item;
+    char up[32];
+    size_t i;
+    int code;
+
+    if ((code = mrx_cli_no_arguments(cli, argc, argv)) >= 0)
+        return code;
+    if ((code = mrx_cli_call(cli, "status", NULL, &result)) != 0)
+        return code;
     if (cli->json) {
-        json_t *eps = json_array();
-        for (size_t i = 0; i < mrx_cert_endpoint_count(cert); i++)
-            json_array_append_new(eps, json_string(mrx_cert_endpoint(cert, i)));
-        mrx_cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "name", mrx_cert_name(cert),
-                                     "role", mrx_role_name(mrx_cert_role(cert)), "fingerprint",
-                                     mrx_cert_fpr(cert), "curve", mrx_cert_curve(cert),
-                                     "endpoints", eps, "certificate", mrx_cert_text(cert)));
-    } else {
-        fputs(mrx_cert_text(cert), stdout);
+        mrx_cli_print_json(result);
+        return 0;
     }
-    mrx_node_destroy(&node);
+    node = json_object_get(result, "node");
+    daemon = json_object_get(result, "daemon");
+    printf("node         %s (%s)\n", mrx_cli_str(node, "name"), mrx_cli_str(node, "role"));
+    printf("fingerprint  %s\n", mrx_cli_str(node, "fingerprint"));
+    list = json_object_get(node, "listen");
+    printf("listens on   %s", json_array_size(list) ? "" : "nothing (it reaches out to peers)");
+    json_array_foreach(list, i, item) printf("%s%s", i ? ", " : "", json_string_value(item));
+    human_duration(up, mrx_cli_int(daemon, "uptime"));
+    printf("\nhome         %s\nmrxd         pid %lld, up %s, version %s, %lld workers\n",
+           mrx_cli_str(node, "home"), mrx_cli_int(daemon, "pid"), up,
+           mrx_cli_str(daemon, "version"), mrx_cli_int(daemon, "workers"));
+    list = json_object_get(result, "peers");
+    printf("\n%zu peer%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+    json_array_foreach(list, i, item) {
+        const char *last = json_string_value(json_object_get(item, "last_contact"));
+        printf("  %-24.24s %-11s %s  last contact %s\n", mrx_cli_str(item, "name"),
+               mrx_cli_str(item, "role"), mrx_cli_str(item, "fingerprint"), last ? last : "never");
+    }
+    list = json_object_get(result, "cases");
+    printf("\n%zu case%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+    json_array_foreach(list, i, item) {
+        printf("  %.16s  %-30.30s  %s%s%s\n", mrx_cli_str(item, "id"),
+               mrx_cli_str(item, "owner_name"), mrx_cli_str(item, "title"),
+               json_is_true(json_object_get(item, "verified")) ? "" : "  REFUSED: ",
+               mrx_cli_str(item, "problem"));
+    }
+    json_decref(result);
     return 0;
 }

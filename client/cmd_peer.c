@@ -41,96 +41,69 @@ print_fpr_groups(const char *fpr)
 int
 cmd_peer_add(mrx_cli *cli, int argc, char **argv)
 {
-    static const struct option options[] = {MRX_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-    mrx_node *node = NULL;
-    mrx_cert *cert = NULL;
+    json_t *result = NULL;
     char *text = NULL;
     size_t len = 0;
-    int opt, code, rc;
+    int code, rc;
 
-    while ((opt = mrx_cli_next_option(cli, argc, argv, options, &code)) != -1)
-        if (opt == -2)
-            return code;
-    if (argc - optind != 1)
-        return mrx_cli_usage_error(cli, "name one certificate file");
-    if ((rc = mrx_cli_open_node(cli, &node)) < 0) {
-        code = mrx_cli_fail(cli, rc);
-        goto out;
+    if ((code = mrx_cli_positional(cli, argc, argv, 1)) >= 0)
+        return code;
+    if ((rc = read_cert_text(&text, &len, argv[optind])) < 0)
+        return mrx_cli_fail(cli, rc);
+    if (strlen(text) != len) {
+        free(text);
+        mrx_error_set(MRX_EFORMAT, "%s: not a certificate (holds a NUL byte)", argv[optind]);
+        return mrx_cli_fail(cli, MRX_EFORMAT);
     }
-    if ((rc = read_cert_text(&text, &len, argv[optind])) < 0) {
-        code = mrx_cli_fail(cli, rc);
-        goto out;
-    }
-    if ((rc = mrx_node_peer_add(node, &cert, text, len)) < 0) {
+    rc = mrx_cli_request(cli, "peer-add", json_pack("{s:s}", "certificate", text), &result);
+    free(text);
+    if (rc < 0) {
         mrx_error_wrap(rc, "%s", argv[optind]);
-        code = mrx_cli_fail(cli, rc);
-        goto out;
+        return mrx_cli_fail(cli, rc);
     }
     if (cli->json) {
-        mrx_cli_print_json(json_pack("{s:s,s:s,s:s}", "name", mrx_cert_name(cert), "role",
-                                     mrx_role_name(mrx_cert_role(cert)), "fingerprint",
-                                     mrx_cert_fpr(cert)));
-    } else {
-        printf("imported %s \"%s\"\nfingerprint ", mrx_role_name(mrx_cert_role(cert)),
-               mrx_cert_name(cert));
-        print_fpr_groups(mrx_cert_fpr(cert));
-        printf("confirm this fingerprint with %s by phone or in person before trusting it\n",
-               mrx_cert_name(cert));
+        mrx_cli_print_json(result);
+        return 0;
     }
-    code = 0;
-out:
-    mrx_cert_destroy(&cert);
-    mrx_node_destroy(&node);
-    free(text);
-    return code;
+    printf("imported %s \"%s\"\nfingerprint ", mrx_cli_str(result, "role"),
+           mrx_cli_str(result, "name"));
+    print_fpr_groups(mrx_cli_str(result, "fingerprint"));
+    printf("confirm this fingerprint with %s by phone or in person before trusting it\n",
+           mrx_cli_str(result, "name"));
+    json_decref(result);
+    return 0;
 }
 
 int
 cmd_peer_list(mrx_cli *cli, int argc, char **argv)
 {
-    mrx_node *node = NULL;
-    mrx_cert **peers = NULL;
-    size_t n = 0;
-    int code, rc;
+    json_t *result = NULL, *peers, *p;
+    int code, width = 4;
+    size_t i;
 
     if ((code = mrx_cli_no_arguments(cli, argc, argv)) >= 0)
         return code;
-    if ((rc = mrx_cli_open_node(cli, &node)) < 0 ||
-        (rc = mrx_node_peer_list(node, &peers, &n)) < 0) {
-        code = mrx_cli_fail(cli, rc);
-        goto out;
-    }
+    if ((code = mrx_cli_call(cli, "peer-list", NULL, &result)) != 0)
+        return code;
     if (cli->json) {
-        json_t *list = json_array();
-        for (size_t i = 0; i < n; i++) {
-            json_t *eps = json_array();
-            for (size_t j = 0; j < mrx_cert_endpoint_count(peers[i]); j++)
-                json_array_append_new(eps, json_string(mrx_cert_endpoint(peers[i], j)));
-            json_array_append_new(list,
-                                  json_pack("{s:s,s:s,s:s,s:o}", "name", mrx_cert_name(peers[i]),
-                                            "role", mrx_role_name(mrx_cert_role(peers[i])),
-                                            "fingerprint", mrx_cert_fpr(peers[i]), "endpoints",
-                                            eps));
-        }
-        mrx_cli_print_json(json_pack("{s:o}", "peers", list));
-    } else if (n == 0) {
-        printf("no peers yet: import one with 'mrx peer add FILE'\n");
-    } else {
-        int width = 4;
-        for (size_t i = 0; i < n; i++)
-            if ((int)strlen(mrx_cert_name(peers[i])) > width)
-                width = (int)strlen(mrx_cert_name(peers[i]));
-        printf("%-*s  %-11s  %-40s  %s\n", width, "NAME", "ROLE", "FINGERPRINT", "ENDPOINT");
-        for (size_t i = 0; i < n; i++)
-            printf("%-*s  %-11s  %-40s  %s\n", width, mrx_cert_name(peers[i]),
-                   mrx_role_name(mrx_cert_role(peers[i])), mrx_cert_fpr(peers[i]),
-                   mrx_cert_endpoint_count(peers[i]) ? mrx_cert_endpoint(peers[i], 0) : "-");
+        mrx_cli_print_json(result);
+        return 0;
     }
-    code = 0;
-out:
-    for (size_t i = 0; i < n; i++)
-        mrx_cert_destroy(&peers[i]);
-    free(peers);
-    mrx_node_destroy(&node);
-    return code;
+    peers = json_object_get(result, "peers");
+    if (json_array_size(peers) == 0)
+        printf("no peers yet: import one with 'mrx peer add FILE'\n");
+    json_array_foreach(peers, i, p) {
+        if ((int)strlen(mrx_cli_str(p, "name")) > width)
+            width = (int)strlen(mrx_cli_str(p, "name"));
+    }
+    if (json_array_size(peers))
+        printf("%-*s  %-11s  %-40s  %s\n", width, "NAME", "ROLE", "FINGERPRINT", "ENDPOINT");
+    json_array_foreach(peers, i, p) {
+        json_t *eps = json_object_get(p, "endpoints");
+        printf("%-*s  %-11s  %-40s  %s\n", width, mrx_cli_str(p, "name"), mrx_cli_str(p, "role"),
+               mrx_cli_str(p, "fingerprint"),
+               json_array_size(eps) ? json_string_value(json_array_get(eps, 0)) : "-");
+    }
+    json_decref(result);
+    return 0;
 }

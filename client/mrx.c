@@ -1,6 +1,8 @@
 /*
  * mrx: the command-line client. A table of commands; each group lives in
- * its own file (cmd_node.c, cmd_peer.c, cmd_bundle.c).
+ * its own file (cmd_node.c, cmd_peer.c, cmd_bundle.c, ...). Apart from
+ * init and the offline bundle tools, every command is a request to the
+ * node's mrxd (mrx_api.c) and prints its result.
  */
 #include "mrx_cli.h"
 #include "mrx_error.h"
@@ -17,6 +19,7 @@ static const mrx_cli_command commands[] = {
     {"init", cmd_init, "--role ROLE --name NAME [--listen tcp://HOST:PORT]...",
      "create this node: its keys, configuration and certificate"},
     {"id", cmd_id, "", "print this node's certificate, to send to peers"},
+    {"status", cmd_status, "", "show the node, its daemon, its peers and its cases"},
     {"peer add", cmd_peer_add, "FILE", "verify and import a peer's certificate (- for stdin)"},
     {"peer list", cmd_peer_list, "", "list the imported peers"},
     {"bundle create", cmd_bundle_create,
@@ -175,6 +178,28 @@ mrx_cli_print_json(json_t *doc)
     json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     fputc('\n', stdout);
     json_decref(doc);
+}
+
+int
+mrx_cli_call(mrx_cli *cli, const char *name, json_t *params, json_t **result)
+{
+    int rc = mrx_cli_request(cli, name, params, result);
+
+    return rc < 0 ? mrx_cli_fail(cli, rc) : 0;
+}
+
+const char *
+mrx_cli_str(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+
+    return s ? s : "";
+}
+
+long long
+mrx_cli_int(json_t *obj, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(obj, key));
 }
 
 int

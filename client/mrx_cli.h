@@ -61,12 +61,32 @@ int mrx_cli_fail(mrx_cli *cli, int rc);
 /* With --json print doc; always consumes the reference. */
 void mrx_cli_print_json(json_t *doc);
 
-/* Open the node this invocation works on. */
+/* Open the node this invocation works on (offline commands only). */
 int mrx_cli_open_node(mrx_cli *cli, mrx_node **out);
+
+/* Ask the node's mrxd (mrx_api.c): send request name with params (taken
+ * over, may be NULL) and wait for its result, drawing progress on a
+ * terminal. On success *result is the result object; on failure the
+ * error is set (MRX_EUNAVAILABLE when mrxd does not run). */
+int mrx_cli_request(mrx_cli *cli, const char *name, json_t *params, json_t **result);
+
+/* Like mrx_cli_request, but a failure is reported (mrx_cli_fail) and its
+ * exit code returned; 0 and *result on success. */
+int mrx_cli_call(mrx_cli *cli, const char *name, json_t *params, json_t **result);
+
+/* path made absolute against the working folder (symlinks kept, so a
+ * bundle names files as given); malloc'd, NULL when out of memory. */
+char *mrx_cli_absolute(const char *path);
+
+/* A string member of a result, "" if absent. */
+const char *mrx_cli_str(json_t *obj, const char *key);
+/* An integer member of a result, 0 if absent. */
+long long mrx_cli_int(json_t *obj, const char *key);
 
 /* Commands. */
 int cmd_init(mrx_cli *cli, int argc, char **argv);
 int cmd_id(mrx_cli *cli, int argc, char **argv);
+int cmd_status(mrx_cli *cli, int argc, char **argv);
 int cmd_peer_add(mrx_cli *cli, int argc, char **argv);
 int cmd_peer_list(mrx_cli *cli, int argc, char **argv);
 int cmd_bundle_create(mrx_cli *cli, int argc, char **argv);
@@ -88,12 +108,6 @@ void mrx_cli_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr
 
 /* True if arg is a prefix of a SHA-256 id: 6 to 64 lowercase hex digits. */
 int mrx_cli_is_id_prefix(const char *arg);
-
-/* Open the case named by its id or a unique prefix of it (cmd_case.c). */
-int mrx_cli_open_case(mrx_ledger **out, mrx_node *node, const char *arg);
-
-/* This node as the author of ledger events. */
-mrx_ledger_author mrx_cli_author(mrx_node *node);
 
 /* "3.2 MB" style size for people. */
 const char *mrx_cli_human_size(char buf[32], unsigned long long bytes);

@@ -79,6 +79,8 @@ mrx_error_exit_code(int code)
     case MRX_EFORMAT:
     case MRX_ELIMIT:
         return 6;
+    case MRX_EUNAVAILABLE:
+        return 7;
     case MRX_EIO:
     case MRX_ENOMEM:
     default:
@@ -110,7 +112,18 @@ mrx_error_name(int code)
         return "denied";
     case MRX_ELIMIT:
         return "limit exceeded";
+    case MRX_EUNAVAILABLE:
+        return "unavailable";
     default:
         return "error";
     }
+}
+
+int
+mrx_error_code_named(const char *name)
+{
+    for (int code = MRX_EINVAL; code >= MRX_EUNAVAILABLE; code--)
+        if (strcmp(mrx_error_name(code), name) == 0)
+            return code;
+    return MRX_EIO;
 }

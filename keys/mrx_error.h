@@ -19,6 +19,7 @@ enum {
     MRX_EFORMAT = -7,  /* a bundle, certificate or manifest is malformed */
     MRX_EDENIED = -8,  /* not allowed: wrong signer, wrong key */
     MRX_ELIMIT = -9,   /* a size or count limit was exceeded */
+    MRX_EUNAVAILABLE = -10, /* mrxd is not running, or stopped mid-request */
 };
 
 /* Record the message for the current failure (printf-style, one line,
@@ -41,5 +42,9 @@ int mrx_error_exit_code(int code);
 
 /* Short name of an error code ("invalid input", "i/o error", ...). */
 const char *mrx_error_name(int code);
+
+/* The code whose mrx_error_name is name, or MRX_EIO for a name not known
+ * (a newer peer's). */
+int mrx_error_code_named(const char *name);
 
 #endif

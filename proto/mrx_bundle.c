@@ -61,6 +61,36 @@ check_interrupted(void)
     return interrupted ? mrx_error_set(MRX_EIO, "interrupted") : 0;
 }
 
+/* Bytes of one stage done so far, shared by the threads working on it. */
+struct meter {
+    const mrx_bundle_progress *progress; /* whom to tell, or NULL */
+    const char *stage;                   /* what is being done */
+    _Atomic uint64_t done;               /* bytes so far */
+    uint64_t total;                      /* bytes in all */
+};
+
+static void
+meter_add(struct meter *m, uint64_t n)
+{
+    uint64_t done;
+
+    if (!m || !m->progress || !m->progress->fn)
+        return;
+    done = atomic_fetch_add(&m->done, n) + n;
+    m->progress->fn(m->progress->arg, m->stage, done, m->total);
+}
+
+static void
+meter_start(struct meter *m, const mrx_bundle_progress *progress, const char *stage,
+            uint64_t total)
+{
+    m->progress = progress;
+    m->stage = stage;
+    atomic_store(&m->done, 0);
+    m->total = total;
+    meter_add(m, 0);
+}
+
 /* ---------------------------------------------------------------------
  * Collecting the inputs
  */
@@ -289,9 +319,23 @@ probe_sample(struct probe *p, const void *buf, size_t len)
     p->out += n;
 }
 
+/* Bytes in all the inputs as they are now, for progress only (hashing
+ * takes the sizes that count). */
+static uint64_t
+inputs_total(const struct inputs *in)
+{
+    uint64_t total = 0;
+    struct stat st;
+
+    for (size_t i = 0; i < in->count; i++)
+        if (stat(in->items[i].src, &st) == 0 && S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_size;
+    return total;
+}
+
 /* Hash one file and sample how well its start compresses. */
 static int
-hash_one(struct input *item, mrx_sha256 *h, struct probe *probe, char *buf)
+hash_one(struct input *item, mrx_sha256 *h, struct probe *probe, char *buf, struct meter *meter)
 {
     struct stat st;
     uint64_t total = 0;
@@ -310,6 +354,7 @@ hash_one(struct input *item, mrx_sha256 *h, struct probe *probe, char *buf)
         total += (uint64_t)n;
         if ((rc = check_interrupted()) < 0 || (rc = mrx_sha256_update(h, buf, (size_t)n)) < 0)
             break;
+        meter_add(meter, (uint64_t)n);
     }
     close(fd);
     if (n < 0)
@@ -333,6 +378,7 @@ struct hasher {
     struct inputs *in;       /* the files */
     atomic_size_t *next;     /* shared: the next file nobody has claimed */
     struct probe probe;      /* its own compressibility sample */
+    struct meter *meter;     /* shared: bytes hashed */
     int rc;                  /* its first failure */
     size_t failed_at;        /* on which file */
     char message[1024];      /* and why */
@@ -352,7 +398,7 @@ hasher_main(void *arg)
     else
         rc = mrx_sha256_new(&h);
     while (rc == 0 && (i = atomic_fetch_add(w->next, 1)) < w->in->count) {
-        if ((rc = hash_one(&w->in->items[i], h, &w->probe, buf)) < 0)
+        if ((rc = hash_one(&w->in->items[i], h, &w->probe, buf, w->meter)) < 0)
             w->failed_at = i;
     }
     if (rc < 0) {
@@ -369,7 +415,7 @@ hasher_main(void *arg)
 /* First pass: hash every file, on HASH_THREADS threads, and sample how
  * well they compress; then list them in the manifest in input order. */
 static int
-hash_inputs(struct inputs *in, mrx_manifest *manifest, struct probe *probe)
+hash_inputs(struct inputs *in, mrx_manifest *manifest, struct probe *probe, struct meter *meter)
 {
     struct hasher workers[HASH_THREADS];
     pthread_t threads[HASH_THREADS];
@@ -382,6 +428,7 @@ hash_inputs(struct inputs *in, mrx_manifest *manifest, struct probe *probe)
     for (i = 0; i < HASH_THREADS; i++) {
         workers[i].in = in;
         workers[i].next = &next;
+        workers[i].meter = meter;
         workers[i].probe.dst_cap = probe->dst_cap;
         workers[i].probe.cctx = ZSTD_createCCtx();
         workers[i].probe.dst = malloc(probe->dst_cap);
@@ -437,6 +484,7 @@ struct writer {
     time_t mtime;                 /* time stamped on every entry */
     int rc;                       /* outcome */
     int broken_pipe;              /* it failed only because the reader left */
+    struct meter meter;           /* bytes of files archived */
     char message[1024];           /* its error message */
 };
 
@@ -507,6 +555,7 @@ write_file(struct writer *w, struct archive *a, const struct input *item, char *
         if ((rc = check_interrupted()) < 0 ||
             (rc = write_data(w, a, item->path, buf, (size_t)n)) < 0)
             goto out;
+        meter_add(&w->meter, (uint64_t)n);
     }
     if (n < 0) {
         rc = mrx_error_wrap((int)n, "%s", item->src);
@@ -710,6 +759,7 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
 {
     struct inputs in = {0};
     struct probe probe = {0};
+    struct meter hashed;
     struct writer w;
     struct pump pump = {0};
     mrx_manifest *manifest = NULL;
@@ -735,7 +785,8 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
         (rc = mrx_manifest_new(&manifest, spec->kind, spec->author, created)) < 0)
         goto out;
     probe.dst_cap = ZSTD_compressBound(SAMPLE_PER_FILE);
-    if ((rc = hash_inputs(&in, manifest, &probe)) < 0 ||
+    meter_start(&hashed, spec->progress, "hashing", inputs_total(&in));
+    if ((rc = hash_inputs(&in, manifest, &probe, &hashed)) < 0 ||
         (rc = mrx_manifest_format(manifest, &manifest_text, &manifest_len)) < 0)
         goto out;
     if (manifest_len > MRX_MANIFEST_MAX) {
@@ -786,6 +837,7 @@ mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const char
     w.sig_len = sig_len;
     w.compress = probe.in > 0 && (double)probe.out < COMPRESS_WORTH * (double)probe.in;
     w.mtime = created;
+    meter_start(&w.meter, spec->progress, "packaging", mrx_manifest_total(manifest));
     if (pthread_create(&thread, NULL, writer_main, &w) != 0) {
         close(w.fd);
         rc = mrx_error_set(MRX_EIO, "cannot start the archive thread");
@@ -879,6 +931,8 @@ struct reader {
     char signer[MRX_FPR_LEN + 1];   /* who signed it */
     int compressed;                 /* zstd was found inside */
     int quit_early;                 /* it stopped reading before the end */
+    const mrx_bundle_progress *progress; /* whom to tell how far it got */
+    struct meter meter;             /* bytes of files extracted */
     int rc;                         /* outcome */
     char message[1024];             /* its error message */
 };
@@ -992,6 +1046,7 @@ extract_file(struct reader *r, struct archive *a, const mrx_manifest_entry *entr
         if ((rc = check_interrupted()) < 0 || (rc = mrx_sha256_update(h, buf, (size_t)n)) < 0 ||
             (rc = mrx_fs_write_all(fd, buf, (size_t)n)) < 0)
             goto out;
+        meter_add(&r->meter, (uint64_t)n);
     }
     if ((rc = mrx_sha256_final_hex(h, sha)) < 0 || (rc = mrx_sha256_reset(h)) < 0)
         goto out;
@@ -1033,6 +1088,7 @@ verify_manifest(struct reader *r)
         return mrx_error_set(MRX_ELIMIT, "bundle needs %llu bytes, only %llu free",
                              (unsigned long long)mrx_manifest_total(r->manifest),
                              (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+    meter_start(&r->meter, r->progress, "opening", mrx_manifest_total(r->manifest));
     return 0;
 }
 
@@ -1247,7 +1303,8 @@ write_at(int dirfd, const char *name, const char *data, size_t len)
 
 int
 mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer,
-                const char *expected_id, const char *in_path, const char *out_dir)
+                const char *expected_id, const char *in_path, const char *out_dir,
+                const mrx_bundle_progress *progress)
 {
     struct reader r;
     struct pump pump = {0};
@@ -1261,6 +1318,7 @@ mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer
     memset(&r, 0, sizeof r);
     r.fd = -1;
     r.dirfd = -1;
+    r.progress = progress;
     if ((rc = check_out_dir(out_dir)) < 0)
         return rc;
     if ((in_fd = open(in_path, O_RDONLY | O_CLOEXEC)) < 0)

@@ -31,6 +31,15 @@ typedef struct mrx_bundle_info {
     char path[4096];                 /* where the bundle file is (create) */
 } mrx_bundle_info;
 
+/* Progress of a long create or open. fn runs on the bundle's own threads,
+ * after every chunk (1 MiB or less), so it must be thread-safe and quick.
+ * Stages: "hashing" and "packaging" (create), "opening" (open); done and
+ * total count file bytes. */
+typedef struct mrx_bundle_progress {
+    void (*fn)(void *arg, const char *stage, uint64_t done, uint64_t total);
+    void *arg; /* passed to fn */
+} mrx_bundle_progress;
+
 /* What to bundle and for whom. */
 typedef struct mrx_bundle_spec {
     mrx_pgp *pgp;                    /* keyring with the author's secret key */
@@ -41,6 +50,7 @@ typedef struct mrx_bundle_spec {
     const char *const *inputs;       /* files and folders to include */
     size_t n_inputs;
     time_t created;                  /* manifest time (0: now) */
+    const mrx_bundle_progress *progress; /* or NULL */
 } mrx_bundle_spec;
 
 /* Write the bundle to out_path, which must not exist, or into the folder
@@ -54,9 +64,11 @@ int mrx_bundle_create(mrx_bundle_info *info, const mrx_bundle_spec *spec, const 
  * good signature by expected_signer (or, if NULL, by any key in pgp's
  * keyring); with expected_id, the ciphertext's SHA-256 must match. Files
  * are extracted into a temporary folder beside out_dir and renamed into
- * place only when every check has passed; on failure nothing is left. */
+ * place only when every check has passed; on failure nothing is left.
+ * progress may be NULL. */
 int mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_signer,
-                    const char *expected_id, const char *in_path, const char *out_dir);
+                    const char *expected_id, const char *in_path, const char *out_dir,
+                    const mrx_bundle_progress *progress);
 
 /* Make a running create or open stop at its next chunk and clean up, as
  * if it had failed ("interrupted"). Async-signal-safe: call it from a

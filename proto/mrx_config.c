@@ -6,13 +6,71 @@
 #include "mrx_fs.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The numeric tunables: where each lives, its default and range. */
+static const struct tunable {
+    const char *key;
+    size_t offset;
+    long def, min, max;
+} tunables[] = {
+    {"sync_interval", offsetof(mrx_config, sync_interval), MRX_CONFIG_SYNC_INTERVAL_DEFAULT, 5,
+     86400},
+    {"workers", offsetof(mrx_config, workers), MRX_CONFIG_WORKERS_DEFAULT, 1, 16},
+    {"request_max", offsetof(mrx_config, request_max), MRX_CONFIG_REQUEST_MAX_DEFAULT, 1024,
+     MRX_CONFIG_REQUEST_MAX_LIMIT},
+};
+
+#define N_TUNABLES (sizeof tunables / sizeof tunables[0])
+
+static const char *const log_levels[] = {"error", "warning", "info", "debug"};
+
+const char *
+mrx_log_level_name(mrx_log_level level)
+{
+    return (size_t)level < sizeof log_levels / sizeof log_levels[0] ? log_levels[level] : "?";
+}
+
+static long *
+tunable_at(mrx_config *self, const struct tunable *t)
+{
+    return (long *)((char *)self + t->offset);
+}
 
 void
 mrx_config_init(mrx_config *self)
 {
     memset(self, 0, sizeof *self);
+    for (size_t i = 0; i < N_TUNABLES; i++)
+        *tunable_at(self, &tunables[i]) = tunables[i].def;
+    self->log_level = MRX_LOG_INFO;
+}
+
+/* A numeric tunable: an integer within its range. */
+static int
+tunable_value(mrx_config *self, const struct tunable *t, json_t *value, const char *path)
+{
+    json_int_t v;
+
+    if (!json_is_integer(value))
+        return mrx_error_set(MRX_EINVAL, "%s: \"%s\" must be a whole number", path, t->key);
+    v = json_integer_value(value);
+    if (v < t->min || v > t->max)
+        return mrx_error_set(MRX_EINVAL, "%s: \"%s\" must be between %ld and %ld, not %lld", path,
+                             t->key, t->min, t->max, (long long)v);
+    *tunable_at(self, t) = (long)v;
+    return 0;
+}
+
+static const struct tunable *
+tunable_named(const char *key)
+{
+    for (size_t i = 0; i < N_TUNABLES; i++)
+        if (strcmp(tunables[i].key, key) == 0)
+            return &tunables[i];
+    return NULL;
 }
 
 void
@@ -114,6 +172,23 @@ mrx_config_load(mrx_config *self, const char *path)
                     goto out;
                 }
             }
+        } else if (strcmp(key, "log_level") == 0) {
+            size_t i;
+            if ((rc = string_value(&s, value, path, key)) < 0)
+                goto out;
+            for (i = 0; i < sizeof log_levels / sizeof log_levels[0]; i++)
+                if (strcmp(s, log_levels[i]) == 0)
+                    break;
+            if (i == sizeof log_levels / sizeof log_levels[0]) {
+                rc = mrx_error_set(MRX_EINVAL, "%s: \"log_level\" must be error, warning, info or "
+                                               "debug, not \"%.20s\"",
+                                   path, s);
+                goto out;
+            }
+            self->log_level = (mrx_log_level)i;
+        } else if (tunable_named(key)) {
+            if ((rc = tunable_value(self, tunable_named(key), value, path)) < 0)
+                goto out;
         } else {
             rc = mrx_error_set(MRX_EINVAL, "%s: unknown setting \"%.40s\"", path, key);
             goto out;
@@ -149,6 +224,10 @@ mrx_config_save(const mrx_config *self, const char *path)
     json_object_set_new(root, "role", json_string(mrx_role_name(self->role)));
     json_object_set_new(root, "fingerprint", json_string(self->fpr));
     json_object_set(root, "listen", listen);
+    for (size_t i = 0; i < N_TUNABLES; i++)
+        json_object_set_new(root, tunables[i].key,
+                            json_integer(*tunable_at((mrx_config *)self, &tunables[i])));
+    json_object_set_new(root, "log_level", json_string(mrx_log_level_name(self->log_level)));
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!text) {
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");

@@ -1,0 +1,32 @@
+/*
+ * mrxd_ops: the handlers of the control API's requests, one file per
+ * group (mrxd_ops.c: the node and its peers; mrxd_cases.c: cases). Each
+ * checks its parameters, works on its worker's node and returns a result
+ * object; docs/control-api.md gives every request and result.
+ */
+#ifndef MRXD_OPS_H
+#define MRXD_OPS_H
+
+#include "mrxd_control.h"
+
+/* A key for people: "NAME (this node)", "NAME (ROLE)" for a peer, or the
+ * fingerprint itself. */
+void mrxd_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr);
+/* The same as a new JSON string. */
+json_t *mrxd_key_name(mrx_node *node, const char *fpr);
+
+/* Check the request's parameters; see mrx_control_check_params. */
+int mrxd_params(mrxd_job *job, const mrx_control_param *spec, size_t n);
+
+/* The cases on this node as status and case-list show them. */
+int mrxd_case_summaries(json_t **out, mrx_node *node);
+
+int mrxd_op_case_new(mrxd_job *job, json_t **result);
+int mrxd_op_case_list(mrxd_job *job, json_t **result);
+int mrxd_op_case_show(mrxd_job *job, json_t **result);
+int mrxd_op_grant(mrxd_job *job, json_t **result);
+int mrxd_op_revoke(mrxd_job *job, json_t **result);
+int mrxd_op_add(mrxd_job *job, json_t **result);
+int mrxd_op_get(mrxd_job *job, json_t **result);
+
+#endif
