@@ -52,11 +52,11 @@ static int
 not_running(const char *home)
 {
     char *conf = mrx_fs_join(home, "mrxd.conf");
-    int exists = conf && access(conf, F_OK) == 0;
+    int missing = conf && access(conf, F_OK) != 0 && errno == ENOENT;
 
     free(conf);
-    if (!exists && access(home, X_OK) == 0)
-        return mrx_error_set(MRX_ENOTFOUND, "no node in %s: create one with 'mrx init'", home);
+    if (missing)
+        return mrx_error_set(MRX_ENOTFOUND, "%s: no node here (create one with 'mrx init')", home);
     return mrx_error_set(MRX_EUNAVAILABLE, "mrxd is not running for %s: start it with 'mrxd "
                                            "--home %s' (or 'systemctl --user start mrxd')",
                          home, home);

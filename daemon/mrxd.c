@@ -306,6 +306,10 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* nothing inherited stays open but stdin, stdout and stderr: a
+     * starter's pipe must not wait on us, nor we hold its files */
+    close_range(3, ~0U, 0);
+
     /* home and configuration */
     umask(077);
     if ((rc = mrx_node_home_resolve(&home, home_arg)) < 0 || (rc = check_home(home)) < 0)

@@ -15,17 +15,23 @@
 #      reviewer; the facilitator only relays), bundles added for exactly
 #      those readers, and every opening, verified with plain git too
 #
-# Until the daemon and sync exist, bundles travel as files. Every node and
-# gpg-agent the demo starts is stopped at the end. MRX_DEMO_KEEP=1 keeps
-# the node homes for a look around.
+# Each node runs its own mrxd; mrx asks it over the node's control
+# socket. Until sync exists, bundles travel between nodes as files. Every
+# mrxd and gpg-agent the demo starts is stopped at the end.
+# MRX_DEMO_KEEP=1 keeps the node homes for a look around.
 set -euo pipefail
 
 bin=${MRX_BIN:-$(pwd)/mrx}
+daemon=${MRXD_BIN:-$(pwd)/mrxd}
 data=${MRX_TESTDATA:?set MRX_TESTDATA to the sample files folder}
 root=$(mktemp -d "${TMPDIR:-/tmp}/mrx-demo.XXXXXX")
 
 cleanup() {
-    local k
+    local k pid i
+    for pid in $(cat "$root"/*/mrxd.pid 2>/dev/null); do
+        kill -TERM "$pid" 2>/dev/null || continue
+        for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
     while IFS= read -r k; do gpgconf --homedir "$k" --kill all >/dev/null 2>&1 || true; done \
         < <(find "$root" -name pubring.kbx -printf '%h\n' 2>/dev/null)
     if [[ ${MRX_DEMO_KEEP:-} == 1 ]]; then echo "node homes kept in $root"; else rm -rf "$root"; fi
@@ -41,6 +47,10 @@ mrx_at clinic init --role clinic --name "Clinic Aurora" --listen tcp://127.0.0.1
 mrx_at patient init --role patient --name "Dana Ruiz" --listen tcp://127.0.0.1:7402
 mrx_at facilitator init --role facilitator --name "MedTravel Desk" --listen tcp://127.0.0.1:7403
 mrx_at reviewer init --role reviewer --name "Dr. Okafor, plastic surgery" --listen tcp://127.0.0.1:7404
+for n in clinic patient facilitator reviewer; do
+    "$daemon" --home "$root/$n" # returns once it serves
+done
+run "$bin" --home "$root/patient" status
 for n in clinic patient facilitator reviewer; do mrx_at $n id >"$root/$n.cert"; done
 for a in clinic patient facilitator reviewer; do
     for b in clinic patient facilitator reviewer; do

@@ -75,10 +75,13 @@ check "a certificate can come from stdin" mrx --home "$clinic" peer add - <"$t_r
 mrx --home "$patient" peer list | grep -q "^clinic  *clinic  *$fpr  *tcp://127.0.0.1:7401$" &&
     ok "peer list prints a table" || not_ok "peer list prints a table" "$(mrx --home "$patient" peer list)"
 cp "$clinic/mrxd.conf" "$t_root/conf.bak"
+t_stop "$clinic"
 jq '. + {"colour": "red"}' "$t_root/conf.bak" >"$clinic/mrxd.conf"
-refuses 2 "unknown setting \"colour\"" "a config with an unknown key is refused" mrx --home "$clinic" id
+refuses 2 "unknown setting \"colour\"" "mrxd refuses a config with an unknown key" \
+    mrxd --home "$clinic" --foreground
 cp "$t_root/conf.bak" "$clinic/mrxd.conf"
 chmod 755 "$clinic"
-refuses 5 "open to other users" "a home others can read is refused" mrx --home "$clinic" id
+refuses 5 "open to others \(mode 0755\)" "mrxd refuses a home others can enter" \
+    mrxd --home "$clinic" --foreground
 chmod 700 "$clinic"
 done_testing

@@ -1,6 +1,6 @@
 # tests/lib/tap.sh: what the integration scripts share. Source it, call
 # plan N, then the checks; every node made with t_node is torn down (its
-# gpg-agent stopped, its home removed) when the script exits.
+# mrxd and gpg-agent stopped, its home removed) when the script exits.
 set -u
 
 t_count=0
@@ -10,7 +10,9 @@ t_root=$(mktemp -d "${TMPDIR:-/tmp}/mrx-it.XXXXXX")
 # every keyring under t_root (node homes, keyrings made by hand) may have
 # started a gpg-agent: stop them all, then remove everything
 t_teardown() {
-    local k
+    local k pid
+    # daemons first: they hold the homes and talk to the agents
+    for pid in $(cat "$t_root/daemons" 2>/dev/null); do t_stop_pid "$pid"; done
     while IFS= read -r k; do
         gpgconf --homedir "$k" --kill all >/dev/null 2>&1
     done < <(find "$t_root" -name pubring.kbx -printf '%h\n' 2>/dev/null)
@@ -45,26 +47,72 @@ check() {
 }
 
 # refuses CODE PATTERN DESC CMD...: CMD must exit with CODE and print one
-# line on stderr matching PATTERN (an extended regex)
+# line on stderr ("mrx: ..." or "mrxd: ...") matching PATTERN (an
+# extended regex)
 refuses() {
     local code=$1 pattern=$2 desc=$3 err rc lines
     shift 3
     err=$("$@" 2>&1 >/dev/null)
     rc=$?
-    lines=$(printf '%s\n' "$err" | grep -c '^mrx: ')
+    lines=$(printf '%s\n' "$err" | grep -cE '^mrxd?: ')
     if [[ $rc == "$code" ]] && printf '%s' "$err" | grep -qE -- "$pattern" && ((lines == 1)); then
         ok "$desc"
     else
-        not_ok "$desc" "wanted exit $code and one 'mrx: ' line matching /$pattern/" \
+        not_ok "$desc" "wanted exit $code and one 'mrx: ' or 'mrxd: ' line matching /$pattern/" \
             "got exit $rc:" "$err"
     fi
 }
 
-# t_node NAME ROLE [ARGS...]: make a node home $t_root/NAME, print its path
+# mrxd ARGS...: the daemon under test (under valgrind too)
+mrxd() { ${MRX_WRAP:-} "$MRXD_BIN" "$@"; }
+
+# t_stop_pid PID: SIGTERM, then SIGKILL if it has not gone in 20 s
+t_stop_pid() {
+    local i
+    kill -TERM "$1" 2>/dev/null || return 0
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+# t_start HOME [ARGS...]: start mrxd for HOME in the foreground, in the
+# background, logging to HOME.log; returns once it serves (its pid is in
+# HOME/mrxd.pid). Teardown stops it (the pid is listed in $t_root/daemons,
+# as t_start may run in a subshell).
+t_start() {
+    local home=$1 i t_pid
+    shift
+    (exec ${MRX_WRAP:-} "$MRXD_BIN" --home "$home" --foreground "$@") >>"$home.log" 2>&1 </dev/null &
+    t_pid=$!
+    echo "$t_pid" >>"$t_root/daemons"
+    for ((i = 0; i < 600; i++)); do
+        [[ $(cat "$home/mrxd.pid" 2>/dev/null) == "$t_pid" && -S $home/mrxd.sock ]] && return 0
+        kill -0 "$t_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "# mrxd for $home did not start:" >&2
+    sed 's/^/#   /' "$home.log" >&2
+    return 1
+}
+
+# t_stop HOME: stop the mrxd of HOME cleanly and wait for it
+t_stop() {
+    local pid
+    pid=$(cat "$1/mrxd.pid" 2>/dev/null)
+    [[ -n $pid ]] && t_stop_pid "$pid"
+    return 0
+}
+
+# t_node NAME ROLE [ARGS...]: make a node home $t_root/NAME with its mrxd
+# running, print its path
 t_node() {
     local name=$1 role=$2 home=$t_root/$1
     shift 2
     mrx --home "$home" init --role "$role" --name "$name" "$@" >/dev/null || return 1
+    t_start "$home" >/dev/null || return 1
     echo "$home"
 }
 

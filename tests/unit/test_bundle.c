@@ -146,7 +146,7 @@ static char *
 open_ok(mrx_bundle_info *info, enum who as, const char *signer, const char *id, const char *bundle)
 {
     char *parent = t_tempdir(), *out = mrx_fs_join(parent, "out");
-    int rc = mrx_bundle_open(info, party[as].pgp, signer, id, bundle, out);
+    int rc = mrx_bundle_open(info, party[as].pgp, signer, id, bundle, out, NULL);
 
     if (rc != 0)
         fail_msg("open as %s: %s (%s)", party[as].name, mrx_error_last(), mrx_error_name(rc));
@@ -500,7 +500,7 @@ open_failing(enum who as, const char *bundle, const char *signer, const char *id
     struct timespec start;
 
     clock_gettime(CLOCK_MONOTONIC, &start);
-    rc = mrx_bundle_open(&info, party[as].pgp, signer, id, bundle, out);
+    rc = mrx_bundle_open(&info, party[as].pgp, signer, id, bundle, out, NULL);
     if (secs)
         *secs = seconds_since(&start);
     if (rc == 0)
@@ -778,7 +778,7 @@ bundle_opens_for_author_and_named_recipient_only(void **state)
         free(out);
     }
     assert_int_equal(
-        mrx_bundle_open(&info, party[STRANGER].pgp, party[AUTHOR].fpr, NULL, bundle, denied),
+        mrx_bundle_open(&info, party[STRANGER].pgp, party[AUTHOR].fpr, NULL, bundle, denied, NULL),
         MRX_EDENIED);
     assert_false(t_exists(denied));
     assert_int_equal(t_count_entries(parent), 0);
@@ -796,7 +796,7 @@ bundle_open_replaces_an_empty_out_folder(void **state)
     (void)state;
     assert_int_equal(mkdir(out, 0700), 0);
     if (mrx_bundle_open(&info, party[READER].pgp, party[AUTHOR].fpr, big_info.id, big_bundle,
-                        out) != 0)
+                        out, NULL) != 0)
         fail_msg("open: %s", mrx_error_last());
     assert_int_equal(t_count_entries(out), 3);
     assert_int_equal(t_count_entries(parent), 1);
@@ -1372,13 +1372,13 @@ bundle_open_refuses_non_empty_out_folder_before_any_work(void **state)
     (void)state;
     t_write_file(keep, "keep\n", 5);
     assert_int_equal(
-        mrx_bundle_open(&info, party[READER].pgp, party[AUTHOR].fpr, NULL, big_bundle, out),
+        mrx_bundle_open(&info, party[READER].pgp, party[AUTHOR].fpr, NULL, big_bundle, out, NULL),
         MRX_EEXIST);
     assert_non_null(strstr(mrx_error_last(), out));
     assert_non_null(strstr(mrx_error_last(), "not empty"));
     /* checked first: the bundle is not even opened */
     assert_int_equal(
-        mrx_bundle_open(&info, party[READER].pgp, party[AUTHOR].fpr, NULL, missing, out),
+        mrx_bundle_open(&info, party[READER].pgp, party[AUTHOR].fpr, NULL, missing, out, NULL),
         MRX_EEXIST);
     assert_int_equal(t_count_entries(parent), 1);
     assert_int_equal(t_count_entries(out), 1);
@@ -1397,7 +1397,7 @@ bundle_open_refuses_out_path_that_is_a_file(void **state)
     (void)state;
     t_write_file(out, "x", 1);
     assert_int_equal(
-        mrx_bundle_open(&info, party[READER].pgp, party[AUTHOR].fpr, NULL, big_bundle, out),
+        mrx_bundle_open(&info, party[READER].pgp, party[AUTHOR].fpr, NULL, big_bundle, out, NULL),
         MRX_EEXIST);
     assert_non_null(strstr(mrx_error_last(), "not a folder"));
     assert_int_equal(t_count_entries(parent), 1);
@@ -1420,7 +1420,7 @@ bundle_open_failure_leaves_empty_out_folder_as_it_was(void **state)
     (void)state;
     assert_int_equal(mkdir(out, 0700), 0);
     assert_int_equal(
-        mrx_bundle_open(&info, party[READER].pgp, party[AUTHOR].fpr, NULL, bundle, out),
+        mrx_bundle_open(&info, party[READER].pgp, party[AUTHOR].fpr, NULL, bundle, out, NULL),
         MRX_EFORMAT);
     assert_non_null(strstr(mrx_error_last(), "records/b.txt"));
     assert_int_equal(lstat(out, &st), 0);
