@@ -364,7 +364,10 @@ main(int argc, char **argv)
     write_pid(lock_fd);
     announce_ready(&d, ready_fd);
     ready_fd = -1;
-    zloop_start(loop);
+    /* a signal interrupts the poll and ends zloop_start; the signal pipe
+     * says what it was on the next round */
+    while (!(d.stopping && mrxd_control_drained(d.control)))
+        zloop_start(loop);
     mrxd_log(MRX_LOG_INFO, "stopped");
     goto out;
 fail:
@@ -374,6 +377,9 @@ fail:
 out:
     mrxd_control_destroy(&d.control);
     zloop_destroy(&loop);
+    /* replies still queued leave now, before the lock tells clients we
+     * are gone */
+    zsys_shutdown();
     mrx_node_destroy(&node);
     if (ready_fd >= 0)
         close(ready_fd);

@@ -353,6 +353,12 @@ on_worker(zloop_t *loop, zsock_t *pipe, void *arg)
 }
 
 int
+mrxd_control_drained(const mrxd_control *self)
+{
+    return self->stopping && all_idle(self);
+}
+
+int
 mrxd_control_stop(mrxd_control *self)
 {
     zmsg_t *msg;

@@ -68,4 +68,7 @@ void mrxd_control_destroy(mrxd_control **self_p);
  * the loop itself when the last one finishes. */
 int mrxd_control_stop(mrxd_control *self);
 
+/* True once a stop has begun and no request runs. */
+int mrxd_control_drained(const mrxd_control *self);
+
 #endif
