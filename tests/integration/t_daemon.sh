@@ -55,7 +55,11 @@ id=$(mrx --home "$patient" --json case new --title "stop test" | jq -r .id)
 head -c $((64 * 1024 * 1024)) /dev/urandom >"$t_root/scan.bin"
 mrx --home "$patient" add "$id" --kind imaging "$t_root/scan.bin" >/dev/null 2>"$t_root/add.err" &
 adder=$!
-sleep 0.3
+# stop it while it writes the bundle
+for ((i = 0; i < 600; i++)); do
+    compgen -G "$patient/cases/$id/bundles/.bundle.tmp-*" >/dev/null && break
+    sleep 0.05
+done
 pid=$(cat "$patient/mrxd.pid")
 kill -TERM "$pid"
 for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
