@@ -43,8 +43,8 @@ int mrx_error_exit_code(int code);
 /* Short name of an error code ("invalid input", "i/o error", ...). */
 const char *mrx_error_name(int code);
 
-/* The code whose mrx_error_name is name, or MRX_EIO for a name not known
- * (a newer peer's). */
+/* The error code whose mrx_error_name is name, or MRX_EIO for a name not
+ * known (a newer peer's) and for "ok": an error is never success. */
 int mrx_error_code_named(const char *name);
 
 #endif

@@ -39,7 +39,7 @@ mrx_control_request_parse(mrx_control_request *out, const char *buf, size_t len,
     memset(out, 0, sizeof *out);
     if (len > max)
         return mrx_error_set(MRX_ELIMIT, "request is %zu bytes, the limit is %zu", len, max);
-    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
         return mrx_error_set(MRX_EINVAL, "request is not JSON: %s (at byte %d)", jerr.text,
                              jerr.position);
@@ -47,12 +47,16 @@ mrx_control_request_parse(mrx_control_request *out, const char *buf, size_t len,
         rc = mrx_error_set(MRX_EINVAL, "request must be a JSON object");
         goto out;
     }
+    /* the tag first, wherever it is, so a refusal can carry it */
+    value = json_object_get(root, "tag");
+    if (json_is_string(value) && plain_word(json_string_value(value), MRX_CONTROL_TAG_MAX))
+        strcpy(out->tag, json_string_value(value));
     json_object_foreach(root, key, value) {
         if (strcmp(key, "request") == 0) {
             if (!json_is_string(value) ||
                 !plain_word(json_string_value(value), MRX_CONTROL_NAME_MAX)) {
-                rc = mrx_error_set(MRX_EINVAL, "\"request\" must be a request name (a string of "
-                                               "1-%d letters)",
+                rc = mrx_error_set(MRX_EINVAL, "\"request\" must be a request name (1-%d "
+                                               "printable characters, no spaces or quotes)",
                                    MRX_CONTROL_NAME_MAX);
                 goto out;
             }
@@ -216,8 +220,9 @@ char *
 mrx_control_progress(const char *tag, const char *stage, uint64_t done, uint64_t total)
 {
     return reply(tag, "progress",
-                 json_pack("{s:s,s:I,s:I}", "stage", stage, "done", (json_int_t)done, "total",
-                           (json_int_t)total));
+                 json_pack("{s:s,s:I,s:I}", "stage", stage, "done",
+                           (json_int_t)(done > INT64_MAX ? INT64_MAX : done), "total",
+                           (json_int_t)(total > INT64_MAX ? INT64_MAX : total)));
 }
 
 int
@@ -232,10 +237,18 @@ mrx_control_reply_parse(mrx_control_reply_kind *kind, json_t **body, const char 
         rc = mrx_error_set(MRX_EFORMAT, "mrxd sent a reply that is not a JSON object");
         goto out;
     }
-    if ((value = json_object_get(root, "result"))) {
+    if (!!json_object_get(root, "result") + !!json_object_get(root, "progress") +
+            !!json_object_get(root, "error") !=
+        1) {
+        rc = mrx_error_set(MRX_EFORMAT, "mrxd sent a reply that is not exactly one of result, "
+                                        "progress or error");
+    } else if ((value = json_object_get(root, "result"))) {
         *kind = MRX_REPLY_RESULT;
         *body = json_incref(value);
-    } else if ((value = json_object_get(root, "progress")) && json_is_object(value)) {
+    } else if ((value = json_object_get(root, "progress")) && json_is_object(value) &&
+               json_is_string(json_object_get(value, "stage")) &&
+               json_is_integer(json_object_get(value, "done")) &&
+               json_is_integer(json_object_get(value, "total"))) {
         *kind = MRX_REPLY_PROGRESS;
         *body = json_incref(value);
     } else if ((value = json_object_get(root, "error")) &&

@@ -12,9 +12,9 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -include config.h -I. -I$src/k
 libs="$(pkg-config --libs gpgme jansson libcrypto libzmq libarchive libzstd) -pthread"
 common="$src/keys/mrx_error.c $src/keys/mrx_text.c $src/keys/mrx_fs.c $src/keys/mrx_sha256.c
  $src/keys/mrx_pgp.c $src/keys/mrx_curve.c $src/keys/mrx_cert.c $src/proto/mrx_manifest.c
- $src/proto/mrx_config.c"
+ $src/proto/mrx_config.c $src/proto/mrx_control.c"
 status=0
-for name in manifest config text; do
+for name in manifest config text control; do
     out=fuzz-out/$name
     mkdir -p "$out"
     cp -n "$src/tests/fuzz/corpus/$name"/* "$out/" 2>/dev/null || true
