@@ -108,12 +108,14 @@ cmd_get(mrx_cli *cli, int argc, char **argv)
         return 0;
     }
     printf("bundle %s\n  %s, %lld file%s, %s, signed by %s\n"
-           "  every file matches the signed manifest; extracted to %s; the opening is "
-           "recorded in the case\n",
+           "  every file matches the signed manifest; extracted to %s; %s\n",
            mrx_cli_str(result, "bundle"), mrx_cli_str(result, "kind"), mrx_cli_int(result, "files"),
            mrx_cli_int(result, "files") == 1 ? "" : "s",
            mrx_cli_human_size(size, (unsigned long long)mrx_cli_int(result, "bytes")),
-           mrx_cli_str(result, "author_name"), mrx_cli_str(result, "path"));
+           mrx_cli_str(result, "author_name"), mrx_cli_str(result, "path"),
+           json_is_true(json_object_get(result, "recorded"))
+               ? "the opening is recorded in the case"
+               : "not recorded: this node may no longer write to the case");
     json_decref(result);
     return 0;
 }

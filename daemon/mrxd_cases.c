@@ -615,7 +615,7 @@ mrxd_op_get(mrxd_job *job, json_t **result)
     mrx_case *c = NULL;
     struct finder f;
     mrx_event ev;
-    int rc, bad_feeds = 0;
+    int rc, bad_feeds = 0, recorded = 0;
 
     if ((rc = mrxd_params(job, spec, 3)) < 0)
         return rc;
@@ -655,17 +655,22 @@ mrxd_op_get(mrxd_job *job, json_t **result)
     if ((rc = mrx_bundle_open(&info, mrx_node_pgp(node), f.found.author, f.found.bundle, path, out,
                               mrxd_job_progress(job))) < 0)
         goto out;
-    if (mrx_case_may_write(c, mrx_node_config(node)->fpr, MRX_EV_BUNDLE_OPENED, info.kind) == 0) {
+    /* an opening the ledger cannot hold is no opening: the files go */
+    if ((recorded = mrx_case_may_write(c, mrx_node_config(node)->fpr, MRX_EV_BUNDLE_OPENED,
+                                       info.kind) == 0)) {
         memset(&ev, 0, sizeof ev);
         ev.type = MRX_EV_BUNDLE_OPENED;
         strcpy(ev.bundle, info.id);
-        if ((rc = mrx_ledger_append(ledger, &author, &ev, NULL, NULL)) < 0)
+        if ((rc = mrx_ledger_append(ledger, &author, &ev, NULL, NULL)) < 0) {
+            mrx_fs_remove_tree(out);
             goto out;
+        }
     }
-    *result = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:s}", "case", mrx_ledger_case_id(ledger),
-                        "bundle", info.id, "kind", mrx_kind_name(info.kind), "author", info.author,
-                        "author_name", mrxd_key_name(node, info.author), "files",
-                        (json_int_t)info.files, "bytes", (json_int_t)info.bytes, "path", out);
+    *result = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:s,s:b}", "case",
+                        mrx_ledger_case_id(ledger), "bundle", info.id, "kind",
+                        mrx_kind_name(info.kind), "author", info.author, "author_name",
+                        mrxd_key_name(node, info.author), "files", (json_int_t)info.files, "bytes",
+                        (json_int_t)info.bytes, "path", out, "recorded", recorded);
     rc = *result ? 0 : no_memory();
 out:
     free(store);

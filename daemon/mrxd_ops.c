@@ -154,7 +154,7 @@ op_id(mrxd_job *job, json_t **result)
 static int
 op_peer_add(mrxd_job *job, json_t **result)
 {
-    static const mrx_control_param spec[] = {{"certificate", MRX_PARAM_STRING, 1}};
+    static const mrx_control_param spec[] = {{"certificate", MRX_PARAM_DOCUMENT, 1}};
     const char *text;
     mrx_cert *cert = NULL;
     int rc;

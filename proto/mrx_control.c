@@ -114,17 +114,17 @@ mrx_control_request_encode(const char *name, json_t *params)
 }
 
 static int
-check_string(const char *req, const char *name, json_t *value, int path)
+check_string(const char *req, const char *name, json_t *value, int path, size_t max)
 {
     const char *s;
 
     if (!json_is_string(value))
         return mrx_error_set(MRX_EINVAL, "%s: \"%s\" must be a string", req, name);
     s = json_string_value(value);
-    if (json_string_length(value) == 0 || json_string_length(value) > MRX_CONTROL_STRING_MAX ||
+    if (json_string_length(value) == 0 || json_string_length(value) > max ||
         strlen(s) != json_string_length(value))
-        return mrx_error_set(MRX_EINVAL, "%s: \"%s\" must be 1-%d bytes without NUL", req, name,
-                             MRX_CONTROL_STRING_MAX);
+        return mrx_error_set(MRX_EINVAL, "%s: \"%s\" must be 1-%zu bytes without NUL", req, name,
+                             max);
     if (path && s[0] != '/')
         return mrx_error_set(MRX_EINVAL, "%s: \"%s\" must be an absolute path", req, name);
     return 0;
@@ -147,7 +147,12 @@ mrx_control_check_params(const mrx_control_request *req, const mrx_control_param
         switch (spec[i].type) {
         case MRX_PARAM_STRING:
         case MRX_PARAM_PATH:
-            if ((rc = check_string(req->name, key, value, spec[i].type == MRX_PARAM_PATH)) < 0)
+            if ((rc = check_string(req->name, key, value, spec[i].type == MRX_PARAM_PATH,
+                                   MRX_CONTROL_STRING_MAX)) < 0)
+                return rc;
+            break;
+        case MRX_PARAM_DOCUMENT:
+            if ((rc = check_string(req->name, key, value, 0, MRX_CONTROL_DOCUMENT_MAX)) < 0)
                 return rc;
             break;
         case MRX_PARAM_STRINGS:
@@ -157,8 +162,8 @@ mrx_control_check_params(const mrx_control_request *req, const mrx_control_param
                 return mrx_error_set(MRX_EINVAL, "%s: \"%s\" must be an array of 1-%d strings",
                                      req->name, key, MRX_CONTROL_ARRAY_MAX);
             json_array_foreach(value, j, item) {
-                if ((rc = check_string(req->name, key, item, spec[i].type == MRX_PARAM_PATHS)) <
-                    0)
+                if ((rc = check_string(req->name, key, item, spec[i].type == MRX_PARAM_PATHS,
+                                       MRX_CONTROL_STRING_MAX)) < 0)
                     return rc;
             }
             break;

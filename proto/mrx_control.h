@@ -18,6 +18,7 @@
 #define MRX_CONTROL_TAG_MAX 64         /* bytes of a request's tag */
 #define MRX_CONTROL_STRING_MAX 4096    /* bytes of one string parameter */
 #define MRX_CONTROL_ARRAY_MAX 1024     /* items of one array parameter */
+#define MRX_CONTROL_DOCUMENT_MAX (64 * 1024) /* bytes of a document parameter */
 
 /* A request, parsed and checked for shape (not yet for meaning). */
 typedef struct mrx_control_request {
@@ -42,6 +43,7 @@ typedef enum mrx_control_type {
     MRX_PARAM_STRINGS, /* an array of 1 to MRX_CONTROL_ARRAY_MAX such strings */
     MRX_PARAM_PATH,    /* a string that is an absolute path */
     MRX_PARAM_PATHS,   /* an array of absolute paths */
+    MRX_PARAM_DOCUMENT, /* a string of 1 to MRX_CONTROL_DOCUMENT_MAX bytes (a certificate) */
 } mrx_control_type;
 
 typedef struct mrx_control_param {

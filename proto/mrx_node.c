@@ -53,6 +53,16 @@ mrx_node_home_resolve(char **out, const char *dir)
         return mrx_error_set(MRX_EINVAL, "no node home: use --home DIR or set MRX_HOME");
     if (!*out)
         return mrx_error_set(MRX_ENOMEM, "out of memory");
+    /* absolute, so a daemon that leaves its working folder still finds it */
+    if ((*out)[0] != '/') {
+        char *cwd = getcwd(NULL, 0), *abs = NULL;
+        if (!cwd || asprintf(&abs, "%s/%s", cwd, *out) < 0)
+            abs = NULL;
+        free(cwd);
+        free(*out);
+        if (!(*out = abs))
+            return mrx_error_set(MRX_ENOMEM, "out of memory");
+    }
     return 0;
 }
 

@@ -15,7 +15,7 @@
 typedef struct mrx_node mrx_node;
 
 /* The home to use: dir if given, else $MRX_HOME, else $XDG_DATA_HOME/mrx,
- * else ~/.local/share/mrx. Newly allocated. */
+ * else ~/.local/share/mrx, made absolute. Newly allocated. */
 int mrx_node_home_resolve(char **out, const char *dir);
 
 /* Create a node in home: keyring with a new key, CURVE key, config and

@@ -4,7 +4,7 @@
 # good, a bad and an identity-changing config, and a client of another
 # user turned away.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 27
+plan 29
 
 check "mrxd --help says how to use it" mrxd --help
 refuses 2 "unknown option --colour" "mrxd refuses an unknown option" mrxd --colour
@@ -122,6 +122,15 @@ jq '. + {"sync_interval": "often"}' "$t_root/conf.good" >"$conf"
 refuses 2 '"sync_interval" must be a whole number' "mrxd refuses a value of the wrong type" \
     mrxd --home "$patient" --foreground
 cp "$t_root/conf.good" "$conf"
+jq '. + {"name": "not this node"}' "$t_root/conf.good" >"$t_root/other.conf"
+refuses 2 "name, role and fingerprint must be this node's" \
+    "mrxd --config refuses a file that describes another node" \
+    mrxd --home "$patient" --config "$t_root/other.conf" --foreground
+(cd "$t_root" && mrxd --home patient) && mrx --home "$patient" status >/dev/null &&
+    ok "a relative --home works once mrxd has left its working folder" ||
+    not_ok "relative home broke the daemon" "$(tail -3 "$patient.log")"
+echo "$(cat "$patient/mrxd.pid")" >>"$t_root/daemons"
+t_stop "$patient"
 
 # another user: only root can reach another user's socket (modes stop the
 # rest), and the daemon turns it away by the uid libzmq reports
