@@ -1,11 +1,12 @@
 /*
  * mrxd: the node's background daemon (mrxd(8)). It owns one node home:
  * one daemon per home, held by a lock on HOME/mrxd.pid. main() reads as
- * the order of things: options, home, configuration, lock, keys, sockets,
- * handlers, loop, and the clean stop.
+ * the order of things: options, home, configuration, lock, keys, sync
+ * with peers, the control API, loop, and the clean stop.
  */
 #include "mrxd_control.h"
 #include "mrxd_log.h"
+#include "mrxd_sync.h"
 #include "mrx_error.h"
 #include "mrx_fs.h"
 #include "mrx_ledger.h"
@@ -31,6 +32,7 @@ typedef struct mrxd {
     mrx_config config;        /* in force */
     pthread_mutex_t config_lock; /* reload vs. workers reading it */
     mrxd_control *control;    /* the control API */
+    mrxd_sync *sync;          /* sync with peers */
     int foreground;           /* --foreground */
     int stopping;             /* a stop signal arrived */
 } mrxd;
@@ -119,6 +121,10 @@ lock_home(int *fd_out, const char *home)
         rc = mrx_error_set(MRX_EIO, "%s: %s", path, strerror(errno));
         goto out;
     }
+    /* a client checking whether we run holds the lock shared for a
+     * moment: try a little while before calling it taken */
+    for (int i = 0; i < 50 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK; i++)
+        usleep(10000);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         n = pread(fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = '\0';
@@ -172,6 +178,9 @@ daemonize(int *ready_fd)
     }
     close(fds[0]);
     setsid();
+    if (chdir("/") != 0) {
+        /* the home is given as an absolute path; nothing depends on it */
+    }
     *ready_fd = fds[1];
     return 0;
 }
@@ -328,8 +337,14 @@ main(int argc, char **argv)
     if ((rc = mrx_pgp_global_init()) < 0 || (rc = mrx_ledger_global_init()) < 0 ||
         (rc = mrx_node_open(&node, home)) < 0)
         goto fail;
-    if (strcmp(mrx_node_config(node)->fpr, d.config.fpr) != 0) {
-        rc = mrx_error_set(MRX_EINVAL, "%s: \"fingerprint\" is not this node's key", config_path);
+    /* a configuration given with --config must describe this node */
+    if (strcmp(mrx_node_config(node)->fpr, d.config.fpr) != 0 ||
+        strcmp(mrx_node_config(node)->name, d.config.name) != 0 ||
+        mrx_node_config(node)->role != d.config.role) {
+        rc = mrx_error_set(MRX_EINVAL, "%s: name, role and fingerprint must be this node's (%s, "
+                                       "%s)",
+                           config_path, mrx_node_config(node)->name,
+                           mrx_role_name(mrx_node_config(node)->role));
         goto fail;
     }
     mrx_node_destroy(&node);
@@ -353,7 +368,8 @@ main(int argc, char **argv)
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = mrxd_control_new(&d.control, &d.info, loop)) < 0)
+    if ((rc = mrxd_sync_new(&d.sync, &d.info)) < 0 ||
+        (rc = mrxd_control_new(&d.control, &d.info, loop)) < 0)
         goto fail;
     memset(&signal_item, 0, sizeof signal_item);
     signal_item.fd = signal_pipe[0];
@@ -376,6 +392,7 @@ fail:
     code = fail(rc);
 out:
     mrxd_control_destroy(&d.control);
+    mrxd_sync_destroy(&d.sync);
     zloop_destroy(&loop);
     /* replies still queued leave now, before the lock tells clients we
      * are gone */

@@ -10,6 +10,7 @@
  */
 #include "mrxd_control.h"
 #include "mrxd_log.h"
+#include "mrxd_sync.h"
 #include "mrx_error.h"
 #include "mrx_fs.h"
 
@@ -41,6 +42,7 @@ struct worker {
     int index;                    /* its number */
     zsock_t *pipe;                /* main thread's end */
     zsock_t *end;                 /* the worker's end */
+    zsock_t *changes;             /* PUSH: cases changed here, to sync */
     pthread_mutex_t send_lock;    /* progress comes from bundle threads */
     mrx_node *node;               /* its own handle on the node */
     pthread_t thread;
@@ -144,6 +146,14 @@ serve(struct worker *w, zframe_t *client, const char *text)
         rc = op ? op->fn(&job, &result)
                 : mrx_error_set(MRX_EINVAL, "unknown request \"%s\"", job.req.name);
     }
+    /* a case changed here: sync tells the peers that take part */
+    if (rc == 0 && w->changes) {
+        const char *changed = json_string_value(json_object_get(result, "case"));
+        if (!changed && strcmp(job.req.name, "case-new") == 0)
+            changed = json_string_value(json_object_get(result, "id"));
+        if (changed && strcmp(job.req.name, "case-show") != 0)
+            zstr_sendf(w->changes, "%s", changed);
+    }
     if (rc == 0)
         reply = mrx_control_result(job.req.tag, result);
     else
@@ -165,11 +175,18 @@ worker_main(void *arg)
 {
     struct worker *w = arg;
 
+    if ((w->changes = zsock_new(ZMQ_PUSH))) {
+        zsock_set_sndhwm(w->changes, 1000);
+        zsock_set_sndtimeo(w->changes, 0);
+        zsock_connect(w->changes, MRXD_SYNC_CHANGES);
+    }
     for (;;) {
         zmsg_t *msg = zmsg_recv(w->end);
         zframe_t *client;
         char *text;
 
+        if (!msg && errno == EINTR)
+            continue; /* a signal meant for the main thread */
         if (!msg)
             break;
         if (zmsg_size(msg) != 2) { /* the main thread's "stop" */
@@ -184,6 +201,7 @@ worker_main(void *arg)
         free(text);
         zmsg_destroy(&msg);
     }
+    zsock_destroy(&w->changes);
     return NULL;
 }
 
@@ -366,7 +384,15 @@ mrxd_control_stop(mrxd_control *self)
     self->stopping = 1;
     while ((msg = zlist_pop(self->queue))) {
         zframe_t *client = zmsg_pop(msg);
-        refuse(self, client, NULL, MRX_EUNAVAILABLE, "mrxd is stopping");
+        char *text = zmsg_popstr(msg);
+        mrx_control_request req;
+        /* each refusal carries its request's tag */
+        if (text)
+            mrx_control_request_parse(&req, text, strlen(text), SIZE_MAX);
+        refuse(self, client, text ? req.tag : NULL, MRX_EUNAVAILABLE, "mrxd is stopping");
+        if (text)
+            mrx_control_request_release(&req);
+        free(text);
         zframe_destroy(&client);
         zmsg_destroy(&msg);
     }

@@ -4,6 +4,8 @@
  */
 #include "mrxd_ops.h"
 #include "mrx_error.h"
+#include "mrx_fs.h"
+#include "mrxd_sync.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,14 +78,34 @@ endpoints(const mrx_cert *cert)
     return list;
 }
 
-/* A peer as status and peer-list show it. Until sync (docs/protocol.md)
- * has reached a peer, its last contact is null. */
+/* When sync last heard from a peer (as mrxd_sync.c wrote it down), or
+ * JSON null if never. */
 static json_t *
-peer_json(const mrx_cert *cert)
+last_contact(mrx_node *node, const char *fpr)
 {
-    return json_pack("{s:s,s:s,s:s,s:o,s:n}", "name", mrx_cert_name(cert), "role",
+    char *path = NULL, *text = NULL;
+    json_t *when = NULL;
+    size_t len = 0;
+
+    if (asprintf(&path, "%s/" MRXD_CONTACTS_DIR "/%s", mrx_node_home(node), fpr) >= 0 &&
+        mrx_fs_read_file(&text, &len, path, 64) == 0) {
+        text[strcspn(text, "\n")] = '\0';
+        if (mrx_text_is_single_line(text, MRX_TIME_LEN))
+            when = json_string(text);
+    }
+    free(text);
+    free(path);
+    return when ? when : json_null();
+}
+
+/* A peer as status and peer-list show it. */
+static json_t *
+peer_json(mrx_node *node, const mrx_cert *cert)
+{
+    return json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", mrx_cert_name(cert), "role",
                      mrx_role_name(mrx_cert_role(cert)), "fingerprint", mrx_cert_fpr(cert),
-                     "endpoints", endpoints(cert), "last_contact");
+                     "endpoints", endpoints(cert), "last_contact",
+                     last_contact(node, mrx_cert_fpr(cert)));
 }
 
 static int
@@ -98,7 +120,7 @@ peers_json(json_t **out, mrx_node *node)
         return rc;
     *out = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(*out, peer_json(peers[i]));
+        json_array_append_new(*out, peer_json(node, peers[i]));
         mrx_cert_destroy(&peers[i]);
     }
     free(peers);
@@ -164,7 +186,7 @@ op_peer_add(mrxd_job *job, json_t **result)
     text = mrx_control_string(mrxd_job_request(job), "certificate");
     if ((rc = mrx_node_peer_add(mrxd_job_node(job), &cert, text, strlen(text))) < 0)
         return rc;
-    *result = peer_json(cert);
+    *result = peer_json(mrxd_job_node(job), cert);
     mrx_cert_destroy(&cert);
     return *result ? 0 : mrx_error_set(MRX_ENOMEM, "out of memory");
 }

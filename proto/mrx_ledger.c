@@ -1171,3 +1171,221 @@ out:
         close(lock);
     return rc;
 }
+
+/* ---------------------------------------------------------------------
+ * Heads and packs, for sync
+ */
+
+int
+mrx_ledger_heads(mrx_ledger *self, mrx_ledger_head **out, size_t *n)
+{
+    char (*feeds)[MRX_FPR_LEN + 1] = NULL;
+    mrx_ledger_head *heads = NULL;
+    size_t n_feeds = 0, count = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = mrx_ledger_feeds(self, &feeds, &n_feeds)) < 0)
+        return rc;
+    if (n_feeds && !(heads = calloc(n_feeds, sizeof *heads))) {
+        free(feeds);
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n_feeds && rc == 0; i++) {
+        git_commit *c = NULL;
+        mrx_event ev;
+        const char *msg;
+
+        if ((rc = feed_head(&c, self->repo, feeds[i])) < 0 || !c)
+            continue;
+        strcpy(heads[count].fpr, feeds[i]);
+        git_oid_tostr(heads[count].commit, sizeof heads[count].commit, git_commit_id(c));
+        msg = git_commit_message_raw(c);
+        heads[count].events = mrx_event_parse(&ev, msg, strlen(msg)) == 0 ? ev.seq + 1 : 0;
+        count++;
+        git_commit_free(c);
+    }
+    free(feeds);
+    if (rc < 0) {
+        free(heads);
+        return rc;
+    }
+    *out = heads;
+    *n = count;
+    return 0;
+}
+
+static int
+object_exists(git_repository *repo, const git_oid *oid)
+{
+    git_odb *odb = NULL;
+    int exists;
+
+    if (git_repository_odb(&odb, repo) < 0)
+        return 0;
+    exists = git_odb_exists(odb, oid);
+    git_odb_free(odb);
+    return exists;
+}
+
+/* Add to pb the events of fpr's feed after have, at most max of them (the
+ * oldest); head receives the last one added, or "". */
+static int
+pack_feed(mrx_ledger *self, git_packbuilder *pb, const char *fpr, const char *have, size_t max,
+          char head[MRX_COMMIT_HEX_LEN + 1])
+{
+    git_revwalk *walk = NULL;
+    git_commit *tip = NULL;
+    git_oid oid, *list = NULL;
+    size_t count = 0, cap = 0;
+    int rc, err;
+
+    head[0] = '\0';
+    if ((rc = feed_head(&tip, self->repo, fpr)) < 0 || !tip)
+        return rc;
+    if (git_revwalk_new(&walk, self->repo) < 0 || git_revwalk_push(walk, git_commit_id(tip)) < 0) {
+        rc = git_fail(MRX_EIO, "walking a feed");
+        goto out;
+    }
+    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+    /* what the peer has need not be sent; a commit we do not know is
+     * no help, and the peer gets the feed from its start */
+    if (have[0] && git_oid_fromstr(&oid, have) == 0 && object_exists(self->repo, &oid))
+        git_revwalk_hide(walk, &oid);
+    while ((err = git_revwalk_next(&oid, walk)) == 0) {
+        if (count == cap) {
+            size_t grown_cap = cap ? cap * 2 : 64;
+            git_oid *grown = realloc(list, grown_cap * sizeof *grown);
+            if (!grown) {
+                rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+                goto out;
+            }
+            list = grown;
+            cap = grown_cap;
+        }
+        list[count++] = oid;
+    }
+    if (err != GIT_ITEROVER) {
+        rc = git_fail(MRX_EIO, "walking a feed");
+        goto out;
+    }
+    /* oldest first; the peer asks again for what is beyond max */
+    if (count > max)
+        count = max;
+    for (size_t i = 0; i < count; i++)
+        if (git_packbuilder_insert_commit(pb, &list[i]) < 0) {
+            rc = git_fail(MRX_EIO, "packing a feed");
+            goto out;
+        }
+    if (count)
+        git_oid_tostr(head, MRX_COMMIT_HEX_LEN + 1, &list[count - 1]);
+out:
+    free(list);
+    git_revwalk_free(walk);
+    git_commit_free(tip);
+    return rc;
+}
+
+int
+mrx_ledger_pack(mrx_ledger *self, mrx_ledger_head *wants, size_t n, size_t max_events,
+                void **pack, size_t *len)
+{
+    git_packbuilder *pb = NULL;
+    git_buf buf = {NULL, 0, 0};
+    int rc = 0;
+
+    *pack = NULL;
+    *len = 0;
+    if (git_packbuilder_new(&pb, self->repo) < 0)
+        return git_fail(MRX_EIO, "packing");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char have[MRX_COMMIT_HEX_LEN + 1];
+        strcpy(have, wants[i].commit);
+        rc = pack_feed(self, pb, wants[i].fpr, have, max_events, wants[i].commit);
+    }
+    if (rc == 0 && git_packbuilder_write_buf(&buf, pb) < 0)
+        rc = git_fail(MRX_EIO, "packing");
+    if (rc == 0) {
+        if (!(*pack = malloc(buf.size ? buf.size : 1))) {
+            rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        } else {
+            memcpy(*pack, buf.ptr, buf.size);
+            *len = buf.size;
+        }
+    }
+    git_buf_dispose(&buf);
+    git_packbuilder_free(pb);
+    return rc;
+}
+
+int
+mrx_ledger_unpack(mrx_ledger *self, char **dir_out, const void *pack, size_t len,
+                  const mrx_ledger_head *heads, size_t n)
+{
+    git_repository *repo = NULL;
+    git_indexer *idx = NULL;
+    git_indexer_progress stats;
+    char *dir = NULL, *packdir = NULL, *alternates = NULL, *line = NULL;
+    int rc = 0;
+
+    *dir_out = NULL;
+    if (!(dir = mrx_fs_join(self->dir, ".incoming-XXXXXX")) || !mkdtemp(dir)) {
+        rc = mrx_error_set(MRX_EIO, "%s: cannot make a folder for a pack", self->dir);
+        free(dir);
+        return rc;
+    }
+    if (git_repository_init(&repo, dir, 1) < 0) {
+        rc = git_fail(MRX_EIO, "unpacking");
+        goto out;
+    }
+    /* the pack may build on events we hold: read ours too */
+    if (asprintf(&alternates, "%s/objects/info/alternates", dir) < 0 ||
+        asprintf(&line, "%sobjects\n", git_repository_path(self->repo)) < 0 ||
+        asprintf(&packdir, "%s/objects/pack", dir) < 0) {
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = mrx_fs_write_new(alternates, line, strlen(line), 0600)) < 0)
+        goto out;
+    memset(&stats, 0, sizeof stats);
+    if (git_indexer_new(&idx, packdir, 0, NULL, NULL) < 0 ||
+        git_indexer_append(idx, pack, len, &stats) < 0 || git_indexer_commit(idx, &stats) < 0) {
+        rc = git_fail(MRX_EFORMAT, "the peer's pack");
+        goto out;
+    }
+    git_repository_free(repo);
+    repo = NULL;
+    if (git_repository_open_bare(&repo, dir) < 0) {
+        rc = git_fail(MRX_EIO, "unpacking");
+        goto out;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        git_reference *ref = NULL;
+        char refname[64];
+        git_oid oid;
+
+        feed_ref(refname, sizeof refname, heads[i].fpr);
+        if (git_oid_fromstr(&oid, heads[i].commit) < 0)
+            rc = mrx_error_set(MRX_EFORMAT, "feed %s: bad head", heads[i].fpr);
+        else if (!object_exists(repo, &oid))
+            rc = mrx_error_set(MRX_EFORMAT, "feed %s: the pack lacks its head %s", heads[i].fpr,
+                               heads[i].commit);
+        else if (git_reference_create(&ref, repo, refname, &oid, 1, "sync") < 0)
+            rc = git_fail(MRX_EIO, "unpacking");
+        git_reference_free(ref);
+    }
+out:
+    git_indexer_free(idx);
+    git_repository_free(repo);
+    free(alternates);
+    free(line);
+    free(packdir);
+    if (rc < 0) {
+        mrx_fs_remove_tree(dir);
+        free(dir);
+        return rc;
+    }
+    *dir_out = dir;
+    return 0;
+}

@@ -97,4 +97,32 @@ typedef int (*mrx_ledger_check_fn)(void *arg, const mrx_event *ev);
 int mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_dir,
                            const char *fpr, mrx_ledger_check_fn check, void *arg, size_t *added);
 
+/* A feed as peers exchange it (docs/protocol.md): its author, a commit,
+ * and the number of events up to it. */
+typedef struct mrx_ledger_head {
+    char fpr[MRX_FPR_LEN + 1];             /* the feed's author */
+    char commit[MRX_COMMIT_HEX_LEN + 1];   /* a commit of it, "" for none */
+    unsigned long long events;             /* events up to commit (heads only) */
+} mrx_ledger_head;
+
+/* Every feed's head and its number of events, as the head's own seq
+ * says (not verified here: a peer checks whatever it takes). *out
+ * malloc'd. */
+int mrx_ledger_heads(mrx_ledger *self, mrx_ledger_head **out, size_t *n);
+
+/* A git pack (version 2) of feeds for a peer: for each wants[i] (author,
+ * and in commit what the peer has, or ""), the events after it up to our
+ * head, at most max_events of them (the oldest). wants[i].commit is
+ * replaced by the last event packed ("" if none). *pack malloc'd. */
+int mrx_ledger_pack(mrx_ledger *self, mrx_ledger_head *wants, size_t n, size_t max_events,
+                    void **pack, size_t *len);
+
+/* Unpack a peer's pack into a new folder beside the ledger: a bare
+ * repository that also reads the ledger's objects, with each heads[i]
+ * as refs/feeds/<author>: a source for mrx_case_ingest. *dir malloc'd;
+ * the caller removes the folder (mrx_fs_remove_tree). Nothing enters the
+ * ledger itself. */
+int mrx_ledger_unpack(mrx_ledger *self, char **dir, const void *pack, size_t len,
+                      const mrx_ledger_head *heads, size_t n);
+
 #endif

@@ -43,10 +43,12 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 mrx_at() { local home=$1; shift; "$bin" --home "$root/$home" "$@"; }
 
 step "1. four nodes, each with its own OpenPGP and CURVE keys"
-mrx_at clinic init --role clinic --name "Clinic Aurora" --listen tcp://127.0.0.1:7401
-mrx_at patient init --role patient --name "Dana Ruiz" --listen tcp://127.0.0.1:7402
-mrx_at facilitator init --role facilitator --name "MedTravel Desk" --listen tcp://127.0.0.1:7403
-mrx_at reviewer init --role reviewer --name "Dr. Okafor, plastic surgery" --listen tcp://127.0.0.1:7404
+# free loopback ports, so the demo runs beside anything else
+port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+mrx_at clinic init --role clinic --name "Clinic Aurora" --listen "tcp://127.0.0.1:$(port)"
+mrx_at patient init --role patient --name "Dana Ruiz" --listen "tcp://127.0.0.1:$(port)"
+mrx_at facilitator init --role facilitator --name "MedTravel Desk" --listen "tcp://127.0.0.1:$(port)"
+mrx_at reviewer init --role reviewer --name "Dr. Okafor, plastic surgery" --listen "tcp://127.0.0.1:$(port)"
 for n in clinic patient facilitator reviewer; do
     "$daemon" --home "$root/$n" # returns once it serves
 done

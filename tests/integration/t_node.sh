@@ -4,7 +4,8 @@
 . "$MRX_SRCDIR/tests/lib/tap.sh"
 plan 27
 
-clinic=$(t_node clinic clinic --listen tcp://127.0.0.1:7401) || exit 1
+port=$(t_port)
+clinic=$(t_node clinic clinic --listen "tcp://127.0.0.1:$port") || exit 1
 patient=$(t_node patient patient) || exit 1
 
 # --- init -----------------------------------------------------------------
@@ -33,7 +34,7 @@ refuses 3 "no node here.*mrx init" "commands on a missing node say how to create
 # --- id ---------------------------------------------------------------------
 mrx --home "$clinic" id >"$t_root/clinic.cert"
 mrx --home "$patient" id >"$t_root/patient.cert"
-grep -q '^role: clinic$' "$t_root/clinic.cert" && grep -q '^endpoint: tcp://127.0.0.1:7401$' "$t_root/clinic.cert" &&
+grep -q '^role: clinic$' "$t_root/clinic.cert" && grep -q "^endpoint: tcp://127.0.0.1:$port$" "$t_root/clinic.cert" &&
     ok "id prints a readable certificate" || not_ok "id prints a readable certificate"
 # plain gpg, in a keyring of its own, verifies the certificate
 mkdir -m 700 "$t_root/plain"
@@ -72,7 +73,7 @@ check "a certificate can come from stdin" mrx --home "$clinic" peer add - <"$t_r
 # --- peer list and config -----------------------------------------------------
 [[ $(mrx --home "$patient" --json peer list | jq -r '.peers[0].fingerprint') == "$fpr" ]] &&
     ok "peer list --json lists the peer" || not_ok "peer list --json lists the peer"
-mrx --home "$patient" peer list | grep -q "^clinic  *clinic  *$fpr  *tcp://127.0.0.1:7401$" &&
+mrx --home "$patient" peer list | grep -q "^clinic  *clinic  *$fpr  *tcp://127.0.0.1:$port$" &&
     ok "peer list prints a table" || not_ok "peer list prints a table" "$(mrx --home "$patient" peer list)"
 cp "$clinic/mrxd.conf" "$t_root/conf.bak"
 t_stop "$clinic"

@@ -16,7 +16,8 @@ t_teardown() {
     while IFS= read -r k; do
         gpgconf --homedir "$k" --kill all >/dev/null 2>&1
     done < <(find "$t_root" -name pubring.kbx -printf '%h\n' 2>/dev/null)
-    rm -rf "$t_root"
+    # MRX_TEST_KEEP=1 keeps the homes and logs for a look after a failure
+    if [[ ${MRX_TEST_KEEP:-} == 1 ]]; then echo "# kept $t_root"; else rm -rf "$t_root"; fi
 }
 trap t_teardown EXIT
 
@@ -104,6 +105,11 @@ t_stop() {
     pid=$(cat "$1/mrxd.pid" 2>/dev/null)
     [[ -n $pid ]] && t_stop_pid "$pid"
     return 0
+}
+
+# t_port: a free TCP port on loopback (the kernel picks it)
+t_port() {
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # t_node NAME ROLE [ARGS...]: make a node home $t_root/NAME with its mrxd

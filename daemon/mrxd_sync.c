@@ -1,0 +1,996 @@
+/*
+ * mrxd_sync: the sync actor. Its loop serves:
+ *   - the ZAP handler (inproc://zeromq.zap.01): a CURVE key is admitted
+ *     only if it is an imported peer's, and its fingerprint becomes the
+ *     connection's User-Id;
+ *   - a ROUTER per listen endpoint (CURVE server): sessions keyed by the
+ *     connection's routing id, their peer by its User-Id;
+ *   - a DEALER per peer that lists an endpoint (CURVE client);
+ *   - the changes the control workers push, and a timer for retries and
+ *     periodic rounds.
+ * Both ends of a session pull: CASES, then HEADS per case, then FEEDS for
+ * what the other holds more of, ingested as mrx import would.
+ */
+#include "mrxd_sync.h"
+#include "mrxd_log.h"
+#include "mrx_case.h"
+#include "mrx_curve.h"
+#include "mrx_error.h"
+#include "mrx_fs.h"
+#include "mrx_ledger.h"
+#include "mrx_wire.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_DOMAIN "mrx"
+#define TICK_MS 1000               /* retry HELLO to peers not yet reached */
+#define HELLO_RETRY_MS 1000        /* a HELLO with no answer is sent again */
+#define SERVER_IDLE_MS (10 * 60 * 1000) /* a server session unheard from is dropped */
+#define REDIAL_FIRST_MS 3000       /* a peer that never answered is dialed again, */
+#define REDIAL_MAX_MS 60000        /* backing off to this */
+
+typedef struct session {
+    char key[80];                  /* "c:FPR" (we connected) or "s:ROUTINGID" */
+    char peer[MRX_FPR_LEN + 1];    /* whom it is with */
+    zsock_t *sock;                 /* the DEALER (client) or the ROUTER (server) */
+    zframe_t *rid;                 /* server: the connection's routing id */
+    int client;                    /* we connected */
+    int ready;                     /* HELLO exchanged */
+    int64_t hello_at;              /* ms: when our last HELLO went out */
+    int64_t heard_at;              /* ms: when it last sent anything */
+    int64_t noted_at;              /* ms: when its last contact was written down */
+    char server_key[MRX_CURVE_Z85_LEN + 1]; /* client: the peer's CURVE key */
+    char endpoint[MRX_ENDPOINT_MAX + 1];    /* client: where it listens */
+    int64_t dialed_at;             /* client: ms, when the socket was made */
+    int64_t redial_ms;             /* client: how long to wait for an answer before dialing again */
+} session;
+
+typedef struct actor {
+    const mrxd_info *info;         /* borrowed from main */
+    mrx_node *node;                /* the actor's own handle */
+    char curve_public[MRX_CURVE_Z85_LEN + 1];
+    char curve_secret[MRX_CURVE_Z85_LEN + 1];
+    zsock_t *pipe;                 /* to main */
+    zsock_t *zap;                  /* REP for ZAP */
+    zsock_t *changes;              /* PULL from the control workers */
+    zsock_t *servers[MRX_CERT_ENDPOINTS_MAX];
+    size_t n_servers;
+    zhashx_t *sessions;            /* key -> session */
+    zhashx_t *curve_keys;          /* CURVE public key -> peer fingerprint */
+    struct timespec peers_mtime;   /* of peers/ when curve_keys was read */
+    int64_t keys_read_at;          /* ms: when curve_keys was read */
+    zloop_t *loop;
+    int64_t last_round;            /* ms: last periodic round */
+} actor;
+
+struct mrxd_sync {
+    zactor_t *actor;
+};
+
+/* ---------------------------------------------------------------------
+ * Sessions
+ */
+
+static void
+session_destroy(void **item)
+{
+    session *s = *item;
+
+    if (!s)
+        return;
+    if (s->client)
+        zsock_destroy(&s->sock);
+    zframe_destroy(&s->rid);
+    free(s);
+    *item = NULL;
+}
+
+/* Send msg (consumed) to the session's peer, never blocking. */
+static void
+session_send(session *s, zmsg_t **msg)
+{
+    if (!*msg)
+        return;
+    if (!s->client)
+        zmsg_pushmem(*msg, zframe_data(s->rid), zframe_size(s->rid));
+    /* a peer that cannot take it now gets it in the next round */
+    zsock_set_sndtimeo(s->sock, 0);
+    if (zmsg_send(msg, s->sock) != 0)
+        zmsg_destroy(msg);
+}
+
+static void
+send_error(session *s, const char *command, mrx_wire_error code, const char *message)
+{
+    zmsg_t *msg = mrx_wire_error_msg(command, code, message);
+
+    session_send(s, &msg);
+}
+
+static void
+send_simple(session *s, mrx_wire_command command, const char *case_id)
+{
+    mrx_wire_msg *m = mrx_wire_msg_new(command);
+    zmsg_t *msg;
+
+    if (!m)
+        return;
+    if (case_id)
+        strcpy(m->case_id, case_id);
+    msg = mrx_wire_encode(m);
+    session_send(s, &msg);
+    mrx_wire_msg_destroy(&m);
+}
+
+static void
+send_hello(actor *a, session *s)
+{
+    mrx_wire_msg *m = mrx_wire_msg_new(MRX_WIRE_HELLO);
+    zmsg_t *msg;
+
+    if (!m || !(m->text = strdup(mrx_cert_text(mrx_node_cert(a->node))))) {
+        mrx_wire_msg_destroy(&m);
+        return;
+    }
+    msg = mrx_wire_encode(m);
+    session_send(s, &msg);
+    mrx_wire_msg_destroy(&m);
+    s->hello_at = zclock_mono();
+}
+
+/* ---------------------------------------------------------------------
+ * Cases
+ */
+
+static int
+open_case(mrx_ledger **out, actor *a, const char *id)
+{
+    char *dir = mrx_fs_join(mrx_node_cases(a->node), id);
+    int rc;
+
+    *out = NULL;
+    if (!dir)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    rc = access(dir, F_OK) == 0 ? mrx_ledger_open(out, dir)
+                                : mrx_error_set(MRX_ENOTFOUND, "case %.12s: not here", id);
+    free(dir);
+    return rc;
+}
+
+/* Whether fpr is the case's owner or an active member of it. */
+static int
+takes_part(actor *a, mrx_ledger *ledger, const char *fpr)
+{
+    const mrx_member *m;
+    mrx_case *c = NULL;
+    int yes;
+
+    if (strcmp(fpr, mrx_ledger_owner(ledger)) == 0)
+        return 1;
+    if (mrx_case_load(&c, ledger, mrx_node_pgp(a->node)) < 0)
+        return 0;
+    yes = (m = mrx_case_member(c, fpr)) && m->active;
+    mrx_case_destroy(&c);
+    return yes;
+}
+
+/* The ids of the cases this node holds; *out malloc'd. */
+static size_t
+case_ids(actor *a, char (**out)[MRX_SHA256_HEX_LEN + 1])
+{
+    char (*ids)[MRX_SHA256_HEX_LEN + 1] = NULL;
+    struct dirent *de;
+    size_t n = 0;
+    DIR *dir = opendir(mrx_node_cases(a->node));
+
+    *out = NULL;
+    if (!dir)
+        return 0;
+    while ((de = readdir(dir)) && n < MRX_WIRE_CASES_MAX) {
+        char (*grown)[MRX_SHA256_HEX_LEN + 1];
+        if (!mrx_sha256_hex_valid(de->d_name) || !(grown = realloc(ids, (n + 1) * sizeof *ids)))
+            continue;
+        ids = grown;
+        strcpy(ids[n++], de->d_name);
+    }
+    closedir(dir);
+    *out = ids;
+    return n;
+}
+
+/* Tell every ready session whose peer takes part in the case. */
+static void
+notify_peers(actor *a, const char *case_id, const session *except)
+{
+    mrx_ledger *ledger = NULL;
+    session *s;
+
+    if (open_case(&ledger, a, case_id) < 0)
+        return;
+    for (s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions))
+        if (s != except && s->ready && takes_part(a, ledger, s->peer))
+            send_simple(s, MRX_WIRE_NOTIFY, case_id);
+    mrx_ledger_destroy(&ledger);
+}
+
+/* ---------------------------------------------------------------------
+ * Serving the peer's requests
+ */
+
+static void
+on_cases(actor *a, session *s)
+{
+    char (*ids)[MRX_SHA256_HEX_LEN + 1] = NULL;
+    size_t n = case_ids(a, &ids);
+    mrx_wire_msg *m = mrx_wire_msg_new(MRX_WIRE_CASES_OK);
+    zmsg_t *msg;
+
+    if (!m || (n && !(m->cases = calloc(n, sizeof *m->cases)))) {
+        send_error(s, "CASES", MRX_WIRE_EINTERNAL, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mrx_ledger *ledger = NULL;
+        if (open_case(&ledger, a, ids[i]) == 0 && takes_part(a, ledger, s->peer)) {
+            strcpy(m->cases[m->n_cases].id, ids[i]);
+            strcpy(m->cases[m->n_cases].owner, mrx_ledger_owner(ledger));
+            m->n_cases++;
+        }
+        mrx_ledger_destroy(&ledger);
+    }
+    msg = mrx_wire_encode(m);
+    session_send(s, &msg);
+out:
+    mrx_wire_msg_destroy(&m);
+    free(ids);
+}
+
+/* The case of a request, if the peer may see it; otherwise an ERROR is
+ * sent (the same whether the case exists or not). */
+static mrx_ledger *
+served_case(actor *a, session *s, const char *command, const char *case_id)
+{
+    mrx_ledger *ledger = NULL;
+
+    if (open_case(&ledger, a, case_id) < 0 || !takes_part(a, ledger, s->peer)) {
+        mrx_ledger_destroy(&ledger);
+        send_error(s, command, MRX_WIRE_EDENIED, "not a member of that case");
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s asked for a case it is not in (%s)", s->peer,
+                 command);
+        return NULL;
+    }
+    return ledger;
+}
+
+static void
+on_heads(actor *a, session *s, const mrx_wire_msg *req)
+{
+    mrx_ledger *ledger = served_case(a, s, "HEADS", req->case_id);
+    mrx_ledger_head *heads = NULL;
+    mrx_wire_msg *m = NULL;
+    size_t n = 0;
+    zmsg_t *msg;
+
+    if (!ledger)
+        return;
+    if (mrx_ledger_heads(ledger, &heads, &n) < 0 || !(m = mrx_wire_msg_new(MRX_WIRE_HEADS_OK)) ||
+        (n && !(m->feeds = calloc(n, sizeof *m->feeds)))) {
+        send_error(s, "HEADS", MRX_WIRE_EINTERNAL, "cannot read the case");
+        goto out;
+    }
+    strcpy(m->case_id, req->case_id);
+    for (size_t i = 0; i < n && i < MRX_WIRE_FEEDS_MAX; i++) {
+        strcpy(m->feeds[i].author, heads[i].fpr);
+        strcpy(m->feeds[i].commit, heads[i].commit);
+        m->feeds[i].events = heads[i].events;
+        m->n_feeds++;
+    }
+    msg = mrx_wire_encode(m);
+    session_send(s, &msg);
+out:
+    mrx_wire_msg_destroy(&m);
+    free(heads);
+    mrx_ledger_destroy(&ledger);
+}
+
+static void
+on_feeds(actor *a, session *s, const mrx_wire_msg *req)
+{
+    mrx_ledger *ledger = served_case(a, s, "FEEDS", req->case_id);
+    mrx_ledger_head *wants = NULL;
+    mrx_wire_msg *m = NULL;
+    void *pack = NULL;
+    size_t len = 0;
+    zmsg_t *msg;
+
+    if (!ledger)
+        return;
+    if (req->n_feeds && !(wants = calloc(req->n_feeds, sizeof *wants))) {
+        send_error(s, "FEEDS", MRX_WIRE_EINTERNAL, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < req->n_feeds; i++) {
+        strcpy(wants[i].fpr, req->feeds[i].author);
+        strcpy(wants[i].commit, req->feeds[i].commit);
+    }
+    if (mrx_ledger_pack(ledger, wants, req->n_feeds, MRX_WIRE_PACK_EVENTS_MAX, &pack, &len) < 0 ||
+        len > MRX_WIRE_PACK_MAX || !(m = mrx_wire_msg_new(MRX_WIRE_PACK)) ||
+        (req->n_feeds && !(m->feeds = calloc(req->n_feeds, sizeof *m->feeds)))) {
+        send_error(s, "FEEDS", len > MRX_WIRE_PACK_MAX ? MRX_WIRE_ELIMIT : MRX_WIRE_EINTERNAL,
+                   "cannot pack those feeds");
+        goto out;
+    }
+    strcpy(m->case_id, req->case_id);
+    for (size_t i = 0; i < req->n_feeds; i++)
+        if (wants[i].commit[0]) {
+            strcpy(m->feeds[m->n_feeds].author, wants[i].fpr);
+            strcpy(m->feeds[m->n_feeds].commit, wants[i].commit);
+            m->n_feeds++;
+        }
+    m->data = pack;
+    m->data_len = len;
+    pack = NULL;
+    msg = mrx_wire_encode(m);
+    session_send(s, &msg);
+out:
+    free(pack);
+    free(wants);
+    mrx_wire_msg_destroy(&m);
+    mrx_ledger_destroy(&ledger);
+}
+
+/* ---------------------------------------------------------------------
+ * Pulling from the peer
+ */
+
+static void
+on_cases_ok(actor *a, session *s, const mrx_wire_msg *m)
+{
+    for (size_t i = 0; i < m->n_cases; i++) {
+        mrx_ledger *ledger = NULL;
+        if (open_case(&ledger, a, m->cases[i].id) < 0) {
+            /* a case we do not hold yet: take it up empty; the first
+             * ingest proves its id, or it goes again */
+            if (mrx_ledger_adopt(&ledger, mrx_node_cases(a->node), m->cases[i].id,
+                                 m->cases[i].owner) < 0) {
+                mrxd_log(MRX_LOG_WARNING, "sync: cannot take up case %.12s: %s", m->cases[i].id,
+                         mrx_error_last());
+                continue;
+            }
+            mrxd_log(MRX_LOG_INFO, "sync: taking up case %.12s from peer %.16s", m->cases[i].id,
+                     s->peer);
+        }
+        mrx_ledger_destroy(&ledger);
+        send_simple(s, MRX_WIRE_HEADS, m->cases[i].id);
+    }
+}
+
+static void
+on_heads_ok(actor *a, session *s, const mrx_wire_msg *m)
+{
+    mrx_ledger *ledger = NULL;
+    mrx_ledger_head *ours = NULL;
+    mrx_wire_msg *req = NULL;
+    size_t n = 0;
+    zmsg_t *msg;
+
+    if (open_case(&ledger, a, m->case_id) < 0 || mrx_ledger_heads(ledger, &ours, &n) < 0 ||
+        !(req = mrx_wire_msg_new(MRX_WIRE_FEEDS)) ||
+        (m->n_feeds && !(req->feeds = calloc(m->n_feeds, sizeof *req->feeds))))
+        goto out;
+    strcpy(req->case_id, m->case_id);
+    for (size_t i = 0; i < m->n_feeds; i++) {
+        const mrx_ledger_head *mine = NULL;
+        for (size_t j = 0; j < n; j++)
+            if (strcmp(ours[j].fpr, m->feeds[i].author) == 0)
+                mine = &ours[j];
+        if (mine && (strcmp(mine->commit, m->feeds[i].commit) == 0 ||
+                     mine->events >= m->feeds[i].events))
+            continue;
+        strcpy(req->feeds[req->n_feeds].author, m->feeds[i].author);
+        strcpy(req->feeds[req->n_feeds].commit, mine ? mine->commit : "");
+        req->n_feeds++;
+    }
+    if (req->n_feeds) {
+        msg = mrx_wire_encode(req);
+        session_send(s, &msg);
+    }
+out:
+    mrx_wire_msg_destroy(&req);
+    free(ours);
+    mrx_ledger_destroy(&ledger);
+}
+
+/* Whether two lists of heads differ. */
+static int
+heads_differ(const mrx_ledger_head *a, size_t na, const mrx_ledger_head *b, size_t nb)
+{
+    if (na != nb)
+        return 1;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i].fpr, b[i].fpr) != 0 || strcmp(a[i].commit, b[i].commit) != 0)
+            return 1;
+    return 0;
+}
+
+static void
+on_pack(actor *a, session *s, const mrx_wire_msg *m)
+{
+    mrx_ledger *ledger = NULL;
+    mrx_ledger_head *heads = NULL, *before = NULL, *after = NULL;
+    size_t n_before = 0, n_after = 0;
+    char *dir = NULL, *report = NULL;
+    int rc;
+
+    if (open_case(&ledger, a, m->case_id) < 0)
+        return;
+    if (m->n_feeds && !(heads = calloc(m->n_feeds, sizeof *heads)))
+        goto out;
+    for (size_t i = 0; i < m->n_feeds; i++) {
+        strcpy(heads[i].fpr, m->feeds[i].author);
+        strcpy(heads[i].commit, m->feeds[i].commit);
+    }
+    mrx_ledger_heads(ledger, &before, &n_before);
+    if ((rc = mrx_ledger_unpack(ledger, &dir, m->data, m->data_len, heads, m->n_feeds)) < 0) {
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: pack refused: %s", s->peer,
+                 m->case_id, mrx_error_last());
+        goto out;
+    }
+    /* exactly the checks of mrx import: owner's feed first, each feed
+     * whole or not at all, a rewritten one kept as evidence */
+    if (mrx_case_ingest(ledger, a->node, dir, &report) < 0)
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: %s", s->peer, m->case_id,
+                 mrx_error_last());
+    if (report && report[0]) {
+        /* one log line: the report's lines joined */
+        for (char *p = report; *p; p++)
+            if (*p == '\n')
+                *p = p[1] ? ';' : '\0';
+        mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: %s", s->peer, m->case_id, report);
+    }
+    mrx_ledger_heads(ledger, &after, &n_after);
+    if (heads_differ(before, n_before, after, n_after)) {
+        /* more may wait beyond one pack; and who else takes part hears */
+        send_simple(s, MRX_WIRE_HEADS, m->case_id);
+        notify_peers(a, m->case_id, s);
+    }
+out:
+    if (dir)
+        mrx_fs_remove_tree(dir);
+    free(dir);
+    free(report);
+    free(heads);
+    free(before);
+    free(after);
+    mrx_ledger_destroy(&ledger);
+}
+
+static void
+on_hello(actor *a, session *s, const mrx_wire_msg *m)
+{
+    mrx_cert *cert = NULL;
+
+    if (mrx_cert_parse(&cert, m->text, strlen(m->text), mrx_node_scratch(a->node)) < 0 ||
+        strcmp(mrx_cert_fpr(cert), s->peer) != 0) {
+        send_error(s, "HELLO", MRX_WIRE_EDENIED, "that certificate is not this connection's key");
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s sent a certificate not its own", s->peer);
+        mrx_cert_destroy(&cert);
+        return;
+    }
+    /* a newer certificate of the peer replaces ours; an equal or older
+     * one is simply what we have */
+    mrx_cert_destroy(&cert);
+    if (mrx_node_peer_add(a->node, NULL, m->text, strlen(m->text)) == 0)
+        mrxd_log(MRX_LOG_INFO, "sync: peer %.16s renewed its certificate", s->peer);
+    if (!s->client)
+        send_hello(a, s); /* a second HELLO starts the session again */
+    if (!s->ready)
+        mrxd_log(MRX_LOG_INFO, "sync: session with peer %.16s (%s)", s->peer,
+                 s->client ? "we connected" : "it connected");
+    s->ready = 1;
+    s->redial_ms = REDIAL_FIRST_MS;
+    /* and both pull */
+    send_simple(s, MRX_WIRE_CASES, NULL);
+}
+
+/* Write down when the peer was last heard from (HOME/contacts/<FPR>),
+ * for mrx status; at most once a minute. */
+static void
+note_contact(actor *a, session *s)
+{
+    char when[MRX_TIME_LEN + 2], *dir, *path = NULL;
+
+    if (s->noted_at && s->heard_at - s->noted_at < 60000)
+        return;
+    s->noted_at = s->heard_at;
+    if (!(dir = mrx_fs_join(mrx_node_home(a->node), MRXD_CONTACTS_DIR)))
+        return;
+    mrx_text_format_time(when, time(NULL));
+    strcat(when, "\n");
+    if (mrx_fs_mkdir_p(dir, 0700) == 0 && (path = mrx_fs_join(dir, s->peer)))
+        mrx_fs_write_atomic(path, when, strlen(when), 0600);
+    free(path);
+    free(dir);
+}
+
+static void
+handle(actor *a, session *s, zmsg_t *msg)
+{
+    mrx_wire_msg *m = NULL;
+    mrx_wire_error code;
+
+    s->heard_at = zclock_mono();
+    if (mrx_wire_decode(&m, &code, msg) < 0) {
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s sent a bad message: %s", s->peer,
+                 mrx_error_last());
+        send_error(s, "?", code, mrx_error_last());
+        return;
+    }
+    mrxd_log(MRX_LOG_DEBUG, "sync: peer %.16s: %s", s->peer, mrx_wire_command_name(m->command));
+    if (s->ready || m->command == MRX_WIRE_HELLO)
+        note_contact(a, s);
+    if (m->command != MRX_WIRE_HELLO && m->command != MRX_WIRE_ERROR && !s->ready) {
+        send_error(s, mrx_wire_command_name(m->command), MRX_WIRE_EORDER, "HELLO first");
+        mrx_wire_msg_destroy(&m);
+        return;
+    }
+    switch (m->command) {
+    case MRX_WIRE_HELLO:
+        on_hello(a, s, m);
+        break;
+    case MRX_WIRE_CASES:
+        on_cases(a, s);
+        break;
+    case MRX_WIRE_CASES_OK:
+        on_cases_ok(a, s, m);
+        break;
+    case MRX_WIRE_HEADS:
+        on_heads(a, s, m);
+        break;
+    case MRX_WIRE_HEADS_OK:
+        on_heads_ok(a, s, m);
+        break;
+    case MRX_WIRE_FEEDS:
+        on_feeds(a, s, m);
+        break;
+    case MRX_WIRE_PACK:
+        on_pack(a, s, m);
+        break;
+    case MRX_WIRE_NOTIFY:
+        send_simple(s, MRX_WIRE_CASES, NULL);
+        break;
+    case MRX_WIRE_ERROR:
+        mrxd_log(MRX_LOG_INFO, "sync: peer %.16s refused %s (code %llu)", s->peer,
+                 m->error_command, (unsigned long long)m->error_code);
+        break;
+    }
+    mrx_wire_msg_destroy(&m);
+}
+
+/* ---------------------------------------------------------------------
+ * Sockets
+ */
+
+/* The imported peers' CURVE keys, read again only when peers/ changed,
+ * or (miss) for a key not known, at most once a second: a folder's time
+ * is coarse, so two imports can leave it unchanged. ZAP asks for every
+ * connection attempt, hostile ones included. */
+static zhashx_t *
+peer_keys(actor *a, int miss)
+{
+    char *dir = mrx_fs_join(mrx_node_home(a->node), "peers");
+    mrx_cert **peers = NULL;
+    struct stat st;
+    size_t n = 0;
+
+    if (!dir || stat(dir, &st) != 0) {
+        free(dir);
+        return a->curve_keys;
+    }
+    free(dir);
+    if (a->curve_keys && st.st_mtim.tv_sec == a->peers_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == a->peers_mtime.tv_nsec &&
+        (!miss || zclock_mono() - a->keys_read_at < 1000))
+        return a->curve_keys;
+    a->keys_read_at = zclock_mono();
+    if (mrx_node_peer_list(a->node, &peers, &n) < 0)
+        return a->curve_keys;
+    zhashx_destroy(&a->curve_keys);
+    a->curve_keys = zhashx_new();
+    zhashx_set_destructor(a->curve_keys, (zhashx_destructor_fn *)zstr_free);
+    zhashx_set_duplicator(a->curve_keys, (zhashx_duplicator_fn *)strdup);
+    for (size_t i = 0; i < n; i++) {
+        zhashx_update(a->curve_keys, mrx_cert_curve(peers[i]), (void *)mrx_cert_fpr(peers[i]));
+        mrx_cert_destroy(&peers[i]);
+    }
+    free(peers);
+    a->peers_mtime = st.st_mtim;
+    return a->curve_keys;
+}
+
+/* ZAP (RFC 27): admit a CURVE key only if it is an imported peer's. */
+static int
+on_zap(zloop_t *loop, zsock_t *zap, void *arg)
+{
+    actor *a = arg;
+    zmsg_t *req = zmsg_recv(zap), *reply;
+    char *version, *id, *domain, *address, *identity, *mechanism, key[MRX_CURVE_Z85_LEN + 1];
+    zframe_t *client_key;
+    const char *user = NULL;
+
+    (void)loop;
+    if (!req)
+        return 0;
+    version = zmsg_popstr(req);
+    id = zmsg_popstr(req);
+    domain = zmsg_popstr(req);
+    address = zmsg_popstr(req);
+    identity = zmsg_popstr(req);
+    mechanism = zmsg_popstr(req);
+    client_key = zmsg_pop(req);
+    key[0] = '\0';
+    if (client_key && zframe_size(client_key) == 32)
+        zmq_z85_encode(key, zframe_data(client_key), 32);
+    /* only our own domain is ours to judge (the control socket uses none) */
+    if (!domain || strcmp(domain, ZAP_DOMAIN) != 0)
+        user = strdup("");
+    else if (mechanism && strcmp(mechanism, "CURVE") == 0 && key[0] && peer_keys(a, 0)) {
+        const char *fpr = zhashx_lookup(a->curve_keys, key);
+        if (!fpr && peer_keys(a, 1))
+            fpr = zhashx_lookup(a->curve_keys, key);
+        if (fpr)
+            user = strdup(fpr);
+    }
+    if (!user)
+        mrxd_log(MRX_LOG_DEBUG, "sync: refused a connection from %s: not an imported peer's key",
+                 address ? address : "?");
+    reply = zmsg_new();
+    zmsg_addstr(reply, "1.0");
+    zmsg_addstr(reply, id ? id : "");
+    zmsg_addstr(reply, user ? "200" : "400");
+    zmsg_addstr(reply, user ? "OK" : "not an imported peer");
+    zmsg_addstr(reply, user ? user : "");
+    zmsg_addmem(reply, NULL, 0);
+    zmsg_send(&reply, zap);
+    free((char *)user);
+    free(version);
+    free(id);
+    free(domain);
+    free(address);
+    free(identity);
+    free(mechanism);
+    zframe_destroy(&client_key);
+    zmsg_destroy(&req);
+    return 0;
+}
+
+static int
+on_server(zloop_t *loop, zsock_t *router, void *arg)
+{
+    actor *a = arg;
+    zmsg_t *msg = zmsg_recv(router);
+    zframe_t *rid, *first;
+    const char *user;
+    session *s;
+    char key[80];
+
+    (void)loop;
+    if (!msg)
+        return 0;
+    rid = zmsg_pop(msg);
+    first = zmsg_first(msg);
+    user = first ? zframe_meta(first, "User-Id") : NULL;
+    /* ZAP admitted it, so User-Id is a peer's fingerprint; be sure */
+    if (!rid || !user || !mrx_text_is_fpr(user) || zframe_size(rid) > 32) {
+        zframe_destroy(&rid);
+        zmsg_destroy(&msg);
+        return 0;
+    }
+    snprintf(key, sizeof key, "s:");
+    for (size_t i = 0; i < zframe_size(rid); i++)
+        snprintf(key + 2 + 2 * i, sizeof key - 2 - 2 * i, "%02x", zframe_data(rid)[i]);
+    if (!(s = zhashx_lookup(a->sessions, key))) {
+        if (!(s = calloc(1, sizeof *s))) {
+            zframe_destroy(&rid);
+            zmsg_destroy(&msg);
+            return 0;
+        }
+        snprintf(s->key, sizeof s->key, "%s", key);
+        snprintf(s->peer, sizeof s->peer, "%s", user);
+        s->sock = router;
+        s->rid = rid;
+        rid = NULL;
+        zhashx_insert(a->sessions, key, s);
+    }
+    zframe_destroy(&rid);
+    handle(a, s, msg);
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+static int
+on_client(zloop_t *loop, zsock_t *dealer, void *arg)
+{
+    actor *a = arg;
+    zmsg_t *msg = zmsg_recv(dealer);
+    session *s;
+
+    (void)loop;
+    if (!msg)
+        return 0;
+    for (s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions))
+        if (s->client && s->sock == dealer)
+            break;
+    if (s)
+        handle(a, s, msg);
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+static void
+set_common_options(zsock_t *sock)
+{
+    zsock_set_maxmsgsize(sock, MRX_WIRE_MSG_MAX);
+    zsock_set_linger(sock, 0);
+    zsock_set_heartbeat_ivl(sock, 5000);
+    zsock_set_heartbeat_timeout(sock, 15000);
+}
+
+/* (Re)make a client session's DEALER. libzmq reconnects by itself after
+ * a lost connection, but not after a refused handshake (a peer that did
+ * not know our key yet): so a peer that never answers is dialed afresh. */
+static int
+dial(actor *a, session *s)
+{
+    if (s->sock) {
+        zloop_reader_end(a->loop, s->sock);
+        zsock_destroy(&s->sock);
+    }
+    s->ready = 0;
+    s->hello_at = 0;
+    s->dialed_at = zclock_mono();
+    if (!(s->sock = zsock_new(ZMQ_DEALER)))
+        return -1;
+    set_common_options(s->sock);
+    zsock_set_curve_serverkey(s->sock, s->server_key);
+    zsock_set_curve_publickey(s->sock, a->curve_public);
+    zsock_set_curve_secretkey(s->sock, a->curve_secret);
+    zsock_set_immediate(s->sock, 1);
+    zsock_set_reconnect_ivl(s->sock, 200);
+    zsock_set_reconnect_ivl_max(s->sock, 30000);
+    if (zsock_connect(s->sock, "%s", s->endpoint) != 0) {
+        zsock_destroy(&s->sock);
+        return -1;
+    }
+    zloop_reader(a->loop, s->sock, on_client, a);
+    mrxd_log(MRX_LOG_DEBUG, "sync: connecting to peer %.16s at %s", s->peer, s->endpoint);
+    return 0;
+}
+
+/* A client session for each imported peer that lists an endpoint. */
+static void
+connect_peers(actor *a)
+{
+    mrx_cert **peers = NULL;
+    size_t n = 0;
+
+    if (mrx_node_peer_list(a->node, &peers, &n) < 0) {
+        mrxd_log(MRX_LOG_WARNING, "sync: cannot list the peers: %s", mrx_error_last());
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char key[80];
+        session *s;
+        snprintf(key, sizeof key, "c:%s", mrx_cert_fpr(peers[i]));
+        if (mrx_cert_endpoint_count(peers[i]) == 0 || zhashx_lookup(a->sessions, key) ||
+            !(s = calloc(1, sizeof *s))) {
+            mrx_cert_destroy(&peers[i]);
+            continue;
+        }
+        snprintf(s->key, sizeof s->key, "%s", key);
+        snprintf(s->peer, sizeof s->peer, "%s", mrx_cert_fpr(peers[i]));
+        snprintf(s->server_key, sizeof s->server_key, "%s", mrx_cert_curve(peers[i]));
+        snprintf(s->endpoint, sizeof s->endpoint, "%s", mrx_cert_endpoint(peers[i], 0));
+        s->client = 1;
+        s->redial_ms = REDIAL_FIRST_MS;
+        if (dial(a, s) < 0) {
+            mrxd_log(MRX_LOG_WARNING, "sync: cannot connect to peer %.16s", s->peer);
+            free(s);
+        } else {
+            zhashx_insert(a->sessions, key, s);
+        }
+        mrx_cert_destroy(&peers[i]);
+    }
+    free(peers);
+}
+
+/* Every second: say HELLO to peers not reached yet; every sync_interval:
+ * a round with every peer; drop server sessions gone quiet. */
+static int
+on_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    actor *a = arg;
+    int64_t now = zclock_mono();
+    long interval;
+    session *s;
+    int round;
+
+    (void)loop;
+    (void)timer_id;
+    pthread_mutex_lock(a->info->config_lock);
+    interval = a->info->config->sync_interval;
+    pthread_mutex_unlock(a->info->config_lock);
+    round = now - a->last_round >= interval * 1000;
+    if (round)
+        a->last_round = now;
+    connect_peers(a); /* peers imported since */
+    zlist_t *gone = zlist_new();
+    zlist_autofree(gone);
+    for (s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions)) {
+        if (s->client && !s->ready && now - s->dialed_at >= s->redial_ms) {
+            s->redial_ms = s->redial_ms * 2 > REDIAL_MAX_MS ? REDIAL_MAX_MS : s->redial_ms * 2;
+            dial(a, s);
+        }
+        if (s->client && s->sock && (round || (!s->ready && now - s->hello_at >= HELLO_RETRY_MS)))
+            send_hello(a, s);
+        else if (!s->client && now - s->heard_at > SERVER_IDLE_MS)
+            zlist_append(gone, s->key);
+    }
+    /* not while iterating: the table may not change under its cursor */
+    for (char *key = zlist_first(gone); key; key = zlist_next(gone))
+        zhashx_delete(a->sessions, key);
+    zlist_destroy(&gone);
+    return 0;
+}
+
+/* A case changed here (a control worker said so): tell who takes part. */
+static int
+on_change(zloop_t *loop, zsock_t *pull, void *arg)
+{
+    actor *a = arg;
+    char *case_id = zstr_recv(pull);
+
+    (void)loop;
+    if (case_id && mrx_sha256_hex_valid(case_id))
+        notify_peers(a, case_id, NULL);
+    zstr_free(&case_id);
+    return 0;
+}
+
+static int
+on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    char *command = zstr_recv(pipe);
+    int stop;
+
+    if (!command && errno == EINTR)
+        return 0; /* a signal meant for the main thread */
+    stop = !command || strcmp(command, "$TERM") == 0;
+
+    (void)loop;
+    (void)arg;
+    zstr_free(&command);
+    return stop ? -1 : 0;
+}
+
+static int
+actor_setup(actor *a)
+{
+    const mrx_config *config = mrx_node_config(a->node);
+    char *path = mrx_fs_join(mrx_node_home(a->node), "curve.secret");
+    int rc;
+
+    if (!path)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    rc = mrx_curve_load(a->curve_public, a->curve_secret, path);
+    free(path);
+    if (rc < 0)
+        return rc;
+    a->zap = zsock_new(ZMQ_REP);
+    a->changes = zsock_new(ZMQ_PULL);
+    if (!a->zap || zsock_bind(a->zap, ZAP_ENDPOINT) != 0 || !a->changes ||
+        zsock_bind(a->changes, MRXD_SYNC_CHANGES) != 0)
+        return mrx_error_set(MRX_EIO, "sync: cannot set up its inner sockets");
+    for (size_t i = 0; i < config->n_listen; i++) {
+        zsock_t *router = zsock_new(ZMQ_ROUTER);
+        if (!router)
+            return mrx_error_set(MRX_EIO, "sync: cannot make a socket");
+        set_common_options(router);
+        zsock_set_zap_domain(router, ZAP_DOMAIN);
+        zsock_set_curve_server(router, 1);
+        zsock_set_curve_secretkey(router, a->curve_secret);
+        if (zsock_bind(router, "%s", config->listen[i]) < 0) {
+            zsock_destroy(&router);
+            return mrx_error_set(MRX_EIO, "cannot listen on %s: %s", config->listen[i],
+                                 zmq_strerror(zmq_errno()));
+        }
+        a->servers[a->n_servers++] = router;
+    }
+    return 0;
+}
+
+static void
+sync_actor(zsock_t *pipe, void *arg)
+{
+    actor a;
+    int rc;
+
+    memset(&a, 0, sizeof a);
+    a.info = arg;
+    a.pipe = pipe;
+    a.sessions = zhashx_new();
+    zhashx_set_destructor(a.sessions, session_destroy);
+    a.loop = zloop_new();
+    zsock_signal(pipe, 0); /* zactor_new waits for this; then we say how it went */
+    if ((rc = mrx_node_open(&a.node, a.info->home)) < 0 || (rc = actor_setup(&a)) < 0) {
+        zstr_send(pipe, mrx_error_last());
+        goto out;
+    }
+    zloop_reader(a.loop, pipe, on_pipe, &a);
+    zloop_reader(a.loop, a.zap, on_zap, &a);
+    zloop_reader(a.loop, a.changes, on_change, &a);
+    for (size_t i = 0; i < a.n_servers; i++)
+        zloop_reader(a.loop, a.servers[i], on_server, &a);
+    zloop_timer(a.loop, TICK_MS, 0, on_tick, &a);
+    a.last_round = zclock_mono();
+    connect_peers(&a);
+    zstr_send(pipe, "ok");
+    for (size_t i = 0; i < a.n_servers; i++)
+        mrxd_log(MRX_LOG_INFO, "sync: listening on %s", mrx_node_config(a.node)->listen[i]);
+    /* a signal may interrupt the poll: only $TERM ends the actor */
+    while (zloop_start(a.loop) == 0)
+        ;
+out:
+    zhashx_destroy(&a.sessions);
+    zhashx_destroy(&a.curve_keys);
+    zloop_destroy(&a.loop);
+    for (size_t i = 0; i < a.n_servers; i++)
+        zsock_destroy(&a.servers[i]);
+    zsock_destroy(&a.zap);
+    zsock_destroy(&a.changes);
+    explicit_bzero(a.curve_secret, sizeof a.curve_secret);
+    mrx_node_destroy(&a.node);
+}
+
+int
+mrxd_sync_new(mrxd_sync **out, const mrxd_info *info)
+{
+    mrxd_sync *self = calloc(1, sizeof *self);
+    char *status = NULL;
+
+    *out = NULL;
+    if (!self)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if (!(self->actor = zactor_new(sync_actor, (void *)info))) {
+        free(self);
+        return mrx_error_set(MRX_EIO, "cannot start sync");
+    }
+    status = zstr_recv(self->actor);
+    if (!status || strcmp(status, "ok") != 0) {
+        mrx_error_set(MRX_EIO, "%s", status ? status : "sync did not start");
+        zstr_free(&status);
+        zactor_destroy(&self->actor);
+        free(self);
+        return MRX_EIO;
+    }
+    zstr_free(&status);
+    *out = self;
+    return 0;
+}
+
+void
+mrxd_sync_destroy(mrxd_sync **self_p)
+{
+    mrxd_sync *self = *self_p;
+
+    if (!self)
+        return;
+    zactor_destroy(&self->actor);
+    free(self);
+    *self_p = NULL;
+}

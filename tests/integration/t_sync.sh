@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# t_sync: real daemons on loopback sync a case's ledger over CURVE
+# ZeroMQ. The facilitator listens; the patient, the clinic and the
+# reviewer connect only to it. The clinic's events reach the reviewer
+# through the facilitator, checked with git itself on arrival.
+. "$MRX_SRCDIR/tests/lib/tap.sh"
+plan 10
+
+port=$(t_port)
+fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
+pat=$(t_node patient patient) || exit 1
+clinic=$(t_node clinic clinic) || exit 1
+rev=$(t_node reviewer reviewer) || exit 1
+# debug logs, to see what happened when something did not
+for n in "$fac" "$pat" "$clinic" "$rev"; do
+    jq '. + {"log_level": "debug"}' "$n/mrxd.conf" >"$t_root/conf" && cp "$t_root/conf" "$n/mrxd.conf"
+    kill -HUP "$(cat "$n/mrxd.pid")"
+done
+for n in "$pat" "$clinic" "$rev"; do introduce "$fac" "$n"; done
+introduce "$pat" "$clinic"
+introduce "$pat" "$rev"
+ffpr=$(fpr_of "$fac") cfpr=$(fpr_of "$clinic") rfpr=$(fpr_of "$rev")
+
+# wait_for SECONDS CMD...: until CMD succeeds
+wait_for() {
+    local i limit=$(($1 * 10))
+    shift
+    for ((i = 0; i < limit; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+has_case() { mrx --home "$1" --json case list | jq -e --arg id "$2" '.cases[] | select(.id == $id)'; }
+events_of() { mrx --home "$1" --json case show "$2" | jq '.events | length'; }
+has_events() { [[ $(events_of "$1" "$2") -ge $3 ]]; }
+
+id=$(mrx --home "$pat" --json case new --title "sync test" | jq -r .id)
+mrx --home "$pat" grant "$id" "$ffpr" relay >/dev/null
+mrx --home "$pat" grant "$id" "$cfpr" contributor >/dev/null
+mrx --home "$pat" grant "$id" "$rfpr" reviewer >/dev/null
+wait_for 30 has_case "$fac" "$id" && ok "the relay takes up the patient's case" ||
+    not_ok "the case did not reach the relay" "$(tail -5 "$fac.log")"
+is_member() {
+    mrx --home "$1" --json case show "$2" | jq -e --arg f "$3" '.members[] | select(.fingerprint == $f and .active)'
+}
+wait_for 30 is_member "$clinic" "$id" "$cfpr" && ok "the clinic gets it through the relay, itself a member" ||
+    not_ok "the case did not reach the clinic" "$(tail -5 "$clinic.log")"
+mrx --home "$clinic" add "$id" --kind records "$MRX_TESTDATA/docs" >/dev/null
+wait_for 30 has_events "$rev" "$id" 5 &&
+    ok "the clinic's bundle-added reaches the reviewer, who never talks to the clinic" ||
+    not_ok "the reviewer lacks events" "$(mrx --home "$rev" case show "$id" 2>&1 | tail -3)"
+wait_for 30 has_events "$pat" "$id" 5 && ok "and the patient" || not_ok "the patient lacks events"
+git_dir=$rev/cases/$id/ledger.git
+check "git fsck --strict accepts the reviewer's copy" git --git-dir="$git_dir" fsck --strict --no-dangling
+bad=0
+for c in $(git --git-dir="$git_dir" rev-list --all); do
+    GNUPGHOME=$rev/gnupg git --git-dir="$git_dir" verify-commit "$c" 2>/dev/null || bad=$((bad + 1))
+done
+((bad == 0)) && ok "git verify-commit accepts every event the reviewer received" ||
+    not_ok "$bad events do not verify"
+[[ $(mrx --home "$rev" --json case show "$id" | jq '.problems | length') == 0 ]] &&
+    ok "every feed verifies on the reviewer" || not_ok "feeds refused on the reviewer"
+
+[[ $(mrx --home "$rev" --json status | jq -r --arg f "$ffpr" '.peers[] | select(.fingerprint == $f) | .last_contact') == 20* ]] &&
+    mrx --home "$rev" status | grep -q "facilitator .*last contact 20" &&
+    ok "mrx status shows when the relay was last heard from" ||
+    not_ok "no last contact" "$(mrx --home "$rev" status)"
+
+# a peer of the relay that is not in the case gets nothing of it
+out=$(t_node outsider clinic) || exit 1
+introduce "$fac" "$out"
+sleep 3
+has_case "$out" "$id" && not_ok "an outsider took up the case" ||
+    ok "a peer that is not a member does not get the case"
+grep -q "sync: session with peer $(fpr_of "$out" | cut -c1-16)" "$fac.log" &&
+    ok "(the outsider did have a session with the relay)" || not_ok "no session for the outsider"
+done_testing

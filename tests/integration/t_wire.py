@@ -1,0 +1,140 @@
+"""t_wire.py: a peer written from docs/protocol.md with pyzmq alone,
+against a running mrxd that listens. It checks that keys which are not
+imported peers get nothing, that a peer outside a case is refused it, and
+that malformed, oversized and out-of-order messages get an ERROR or a
+disconnect while the daemon keeps serving.
+
+Usage: python3 t_wire.py ENDPOINT SERVER_KEY PEER_HOME PEER_CERT CASE ATTEMPTS
+  PEER_HOME: a node the daemon has imported (its curve.secret is used),
+  not a member of CASE. Prints "PASS ..." or "FAIL ...: why" per check.
+"""
+import struct
+import sys
+import time
+
+import zmq
+
+endpoint, server_key, peer_home, cert_file, case, attempts = sys.argv[1:7]
+attempts = int(attempts)
+ctx = zmq.Context()
+TAG = b"MRX1"
+
+
+def check(desc, cond, why=""):
+    print(("PASS " if cond else "FAIL ") + desc + ("" if cond else ": " + str(why)[:300]))
+    sys.stdout.flush()
+
+
+def u64(n):
+    return struct.pack(">Q", n)
+
+
+def dealer(public, secret, timeout=3000):
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.RCVTIMEO, timeout)
+    s.setsockopt(zmq.CURVE_SERVERKEY, server_key.encode())
+    s.setsockopt(zmq.CURVE_PUBLICKEY, public)
+    s.setsockopt(zmq.CURVE_SECRETKEY, secret)
+    s.connect(endpoint)
+    return s
+
+
+def recv(s):
+    try:
+        return s.recv_multipart()
+    except zmq.Again:
+        return None
+
+
+# 1. keys that are not an imported peer's: no message reaches mrxd
+replies = 0
+batch = []
+for i in range(attempts):
+    pub, sec = zmq.curve_keypair()
+    batch.append(dealer(pub, sec, timeout=0))
+    if len(batch) == 200 or i == attempts - 1:
+        time.sleep(0.2)
+        for s in batch:
+            try:
+                s.send_multipart([TAG, b"HELLO", b"x"], zmq.NOBLOCK)
+            except zmq.Again:
+                pass
+        time.sleep(0.2)
+        for s in batch:
+            try:
+                s.recv_multipart(zmq.NOBLOCK)
+                replies += 1
+            except zmq.Again:
+                pass
+            s.close()
+        batch = []
+check("%d connections with keys that are not a peer's get no reply" % attempts, replies == 0,
+      replies)
+
+# 2. the real peer, from its own keys
+secret = open(peer_home + "/curve.secret").read().strip().encode()
+public = zmq.curve_public(secret)
+cert = open(cert_file, "rb").read()
+s = dealer(public, secret)
+
+s.send_multipart([TAG, b"CASES"])
+r = recv(s)
+check("a request before HELLO is refused as out of order (code 5)",
+      r is not None and r[1] == b"ERROR" and struct.unpack(">Q", r[3])[0] == 5, r)
+
+s.send_multipart([TAG, b"HELLO", cert])
+r = recv(s)
+check("HELLO with the peer's certificate is answered with HELLO",
+      r is not None and r[1] == b"HELLO" and b"BEGIN PGP SIGNED MESSAGE" in r[2], r and r[:2])
+# mrxd pulls from us too: it asks CASES
+r = recv(s)
+check("mrxd pulls in turn: it asks CASES", r is not None and r[1] == b"CASES", r)
+s.send_multipart([TAG, b"CASES-OK", u64(0)])
+
+s.send_multipart([TAG, b"CASES"])
+r = recv(s)
+check("CASES-OK lists no case the peer is not in",
+      r is not None and r[1] == b"CASES-OK" and struct.unpack(">Q", r[2])[0] == 0, r)
+
+for cmd, fields in ((b"HEADS", [case.encode()]),
+                    (b"FEEDS", [case.encode(), u64(0)])):
+    s.send_multipart([TAG, cmd] + fields)
+    r = recv(s)
+    check("%s for a case the peer is not in is refused (code 3)" % cmd.decode(),
+          r is not None and r[1] == b"ERROR" and struct.unpack(">Q", r[3])[0] == 3, r)
+
+bad = [
+    ("a wrong protocol tag", [b"MRX9", b"CASES"], 1),
+    ("an unknown command", [TAG, b"DELETE"], 2),
+    ("a short case id", [TAG, b"HEADS", b"abc"], 1),
+    ("an upper-case case id", [TAG, b"HEADS", case.upper().encode()], 1),
+    ("a frame too many", [TAG, b"HEADS", case.encode(), b"extra"], 1),
+    ("a count over its limit", [TAG, b"CASES-OK", u64(10 ** 9)], 6),
+    ("a count with missing groups", [TAG, b"CASES-OK", u64(3)], 1),
+    ("a u64 of 7 bytes", [TAG, b"CASES-OK", b"\0" * 7], 1),
+    ("a feed listed twice", [TAG, b"FEEDS", case.encode(), u64(2),
+                             b"A" * 40, b"0" * 40, b"A" * 40, b"0" * 40], 1),
+]
+for desc, frames, code in bad:
+    s.send_multipart(frames)
+    r = recv(s)
+    check("%s gets ERROR %d" % (desc, code),
+          r is not None and r[1] == b"ERROR" and struct.unpack(">Q", r[3])[0] == code, r)
+
+# an ERROR is never answered
+s.send_multipart([TAG, b"ERROR", b"CASES", u64(1), b"boom"])
+r = recv(s)
+check("an ERROR gets no answer", r is None, r)
+
+# past the socket's message cap: the connection is dropped
+big = dealer(public, secret, timeout=1500)
+big.send_multipart([TAG, b"HELLO", b"x" * (9 * 1024 * 1024)])
+r = recv(big)
+check("a message over the 8 MiB cap gets no reply", r is None, r)
+big.close()
+
+s.send_multipart([TAG, b"CASES"])
+r = recv(s)
+check("after all that the daemon still serves", r is not None and r[1] == b"CASES-OK", r)
+s.close()

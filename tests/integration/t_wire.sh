@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# t_wire: the sync protocol spoken by a peer written from
+# docs/protocol.md alone (pyzmq, in t_wire.py): strangers' keys reach
+# nothing, a peer outside a case is refused it, and bad messages get an
+# ERROR or a disconnect while mrxd keeps serving.
+. "$MRX_SRCDIR/tests/lib/tap.sh"
+py=/usr/bin/python3
+if ! "$py" -c 'import zmq' 2>/dev/null; then
+    echo "1..0 # SKIP python3-zmq is not installed"
+    exit 0
+fi
+plan 22
+
+port=$(t_port)
+fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
+jq '. + {"log_level": "debug"}' "$fac/mrxd.conf" >"$t_root/conf" && cp "$t_root/conf" "$fac/mrxd.conf"
+kill -HUP "$(cat "$fac/mrxd.pid")"
+pat=$(t_node patient patient) || exit 1
+out=$(t_node outsider clinic) || exit 1
+introduce "$fac" "$pat"
+introduce "$fac" "$out"
+id=$(mrx --home "$pat" --json case new --title "wire test" | jq -r .id)
+mrx --home "$pat" grant "$id" "$(fpr_of "$fac")" relay >/dev/null
+mrx --home "$out" id >"$t_root/out.cert"
+key=$(mrx --home "$fac" --json id | jq -r .curve)
+t_stop "$out"
+for ((i = 0; i < 300; i++)); do
+    [[ -d $fac/cases/$id ]] && break
+    sleep 0.1
+done
+[[ -d $fac/cases/$id ]] && ok "the relay holds the case" || not_ok "the case never reached the relay"
+while IFS= read -r line; do
+    case $line in
+    PASS\ *) ok "${line#PASS }" ;;
+    FAIL\ *) not_ok "${line#FAIL }" ;;
+    *) echo "# $line" ;;
+    esac
+done < <("$py" "$MRX_SRCDIR/tests/integration/t_wire.py" "tcp://127.0.0.1:$port" "$key" "$out" \
+    "$t_root/out.cert" "$id" "${MRX_WIRE_ATTEMPTS:-2000}" 2>&1)
+# only the two real peers ever had a session: no stranger reached mrxd
+pat16=$(fpr_of "$pat" | cut -c1-16)
+out16=$(grep -o '^fingerprint: [0-9A-F]*' "$t_root/out.cert" | cut -c14-29)
+seen=$(grep -o 'sync: peer [0-9A-F]*' "$fac.log" | cut -d' ' -f3 | sort -u | tr '\n' ' ')
+if ((${#pat16} == 16 && ${#out16} == 16)) && [[ $seen == *"$out16"* ]] &&
+    [[ -z $(echo "$seen" | tr ' ' '\n' | grep -vE "^($pat16|$out16)?\$") ]]; then
+    ok "no message from a stranger's key reached mrxd (only $pat16 and $out16 did)"
+else
+    not_ok "strangers reached mrxd, or the log shows nothing" "seen: $seen" "known: $pat16 $out16"
+fi
+kill -0 "$(cat "$fac/mrxd.pid")" && ok "mrxd is still running" || not_ok "mrxd died"
+done_testing
