@@ -16,7 +16,8 @@
 #      those readers, and every opening, verified with plain git too
 #
 # Each node runs its own mrxd; mrx asks it over the node's control
-# socket. Until sync exists, bundles travel between nodes as files. Every
+# socket. The daemons sync case ledgers over CURVE ZeroMQ by themselves;
+# bundles still travel between nodes as files until bundle sync exists. Every
 # mrxd and gpg-agent the demo starts is stopped at the end.
 # MRX_DEMO_KEEP=1 keeps the node homes for a look around.
 set -euo pipefail
@@ -129,6 +130,19 @@ for c in $(git --git-dir="$root/patient/cases/$case_id/ledger.git" rev-list --al
         verify-commit "$c" 2>/dev/null || { echo "UNEXPECTED: $c does not verify" >&2; exit 1; }
 done
 echo "every event carries a good signature by its author"
+
+step "7. the ledger syncs by itself: the reviewer's mrxd holds the case too"
+events=0
+for ((i = 0; i < 300; i++)); do
+    events=$("$bin" --home "$root/reviewer" --json case show "$case_id" 2>/dev/null |
+        jq '(.events // []) | length' 2>/dev/null || true)
+    [[ ${events:-0} -ge 5 ]] && break
+    sleep 0.1
+done
+[[ ${events:-0} -ge 5 ]] || { echo "UNEXPECTED: the case did not reach the reviewer" >&2; exit 1; }
+run "$bin" --home "$root/reviewer" case show "${case_id:0:12}"
+run "$bin" --home "$root/reviewer" status
+echo "(bundles themselves do not sync yet: that comes next)"
 
 echo
 echo "demo complete: 4 nodes, 5 bundles and a case ledger, every one signed, encrypted and verified"

@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const mrx_control_param spec[] = {
     {"case", MRX_PARAM_STRING, 1},     {"title", MRX_PARAM_STRING, 0}, {"file", MRX_PARAM_PATH, 0},
     {"members", MRX_PARAM_STRINGS, 0}, {"files", MRX_PARAM_PATHS, 0},
+    {"certificate", MRX_PARAM_DOCUMENT, 0},
 };
 
 #define N_SPEC (sizeof spec / sizeof spec[0])
@@ -46,16 +47,21 @@ check_message(void)
         abort();
 }
 
-/* A checked string parameter: 1 to MRX_CONTROL_STRING_MAX bytes without
- * NUL, absolute if a path. */
+/* A checked string parameter: 1 to max bytes without NUL, absolute if a
+ * path. */
 static int
-string_ok(json_t *value, int path)
+string_within(json_t *value, int path, size_t max)
 {
     const char *s = json_string_value(value);
     size_t len = json_string_length(value);
 
-    return s && len > 0 && len <= MRX_CONTROL_STRING_MAX && strlen(s) == len &&
-           (!path || s[0] == '/');
+    return s && len > 0 && len <= max && strlen(s) == len && (!path || s[0] == '/');
+}
+
+static int
+string_ok(json_t *value, int path)
+{
+    return string_within(value, path, MRX_CONTROL_STRING_MAX);
 }
 
 /* check_params passed: every member is in spec and of its type, every
@@ -77,6 +83,11 @@ check_checked(const mrx_control_request *req)
         case MRX_PARAM_STRING:
         case MRX_PARAM_PATH:
             if (!string_ok(value, spec[i].type == MRX_PARAM_PATH) ||
+                mrx_control_string(req, key) != json_string_value(value))
+                abort();
+            break;
+        case MRX_PARAM_DOCUMENT:
+            if (!string_within(value, 0, MRX_CONTROL_DOCUMENT_MAX) ||
                 mrx_control_string(req, key) != json_string_value(value))
                 abort();
             break;

@@ -690,6 +690,33 @@ error_code_named_makes_unknown_names_io_errors(void **state)
     assert_int_equal(mrx_error_code_named("error"), MRX_EIO);
 }
 
+static void
+control_check_params_takes_a_document_up_to_64_kib(void **state)
+{
+    static const mrx_control_param doc_spec[] = {{"certificate", MRX_PARAM_DOCUMENT, 1}};
+    mrx_control_request req;
+    char *big = malloc(MRX_CONTROL_DOCUMENT_MAX + 2), *text = NULL;
+    size_t sizes[] = {MRX_CONTROL_STRING_MAX + 1, MRX_CONTROL_DOCUMENT_MAX,
+                      MRX_CONTROL_DOCUMENT_MAX + 1};
+
+    (void)state;
+    assert_non_null(big);
+    for (size_t i = 0; i < 3; i++) {
+        memset(big, 'c', sizes[i]);
+        big[sizes[i]] = '\0';
+        assert_true(asprintf(&text, "{\"request\":\"peer-add\",\"params\":{\"certificate\":\"%s\"}}",
+                             big) > 0);
+        assert_int_equal(mrx_control_request_parse(&req, text, strlen(text), SIZE_MAX), 0);
+        assert_int_equal(mrx_control_check_params(&req, doc_spec, 1), i < 2 ? 0 : MRX_EINVAL);
+        if (i == 2)
+            assert_non_null(strstr(mrx_error_last(), "\"certificate\" must be 1-65536 bytes"));
+        mrx_control_request_release(&req);
+        free(text);
+        text = NULL;
+    }
+    free(big);
+}
+
 int
 main(void)
 {
@@ -709,6 +736,7 @@ main(void)
         cmocka_unit_test(control_request_parse_keeps_a_valid_tag_on_refusal),
         cmocka_unit_test(control_request_encode_round_trips),
         cmocka_unit_test(control_check_params_accepts_each_type),
+        cmocka_unit_test(control_check_params_takes_a_document_up_to_64_kib),
         cmocka_unit_test(control_check_params_refuses_unknown_parameter),
         cmocka_unit_test(control_check_params_refuses_wrong_types),
         cmocka_unit_test(control_check_params_refuses_missing_required),
