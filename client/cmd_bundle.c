@@ -143,13 +143,13 @@ cmd_bundle_create(mrx_cli *cli, int argc, char **argv)
     } else {
         printf("bundle %s\n", info.id);
         printf("  %s, %zu file%s, %s%s, written to %s\n", mrx_kind_name(info.kind), info.files,
-               info.files == 1 ? "" : "s", mrx_cli_human_size(size, info.bytes),
+               info.files == 1 ? "" : "s", mrx_text_human_size(size, info.bytes),
                info.compressed ? " (compressed)" : "", info.path);
-        mrx_cli_describe_key(who, sizeof who, node, spec.author);
+        mrx_node_describe_key(node, who, sizeof who, spec.author);
         printf("  readable by: %s", who);
         for (size_t i = 0; i < n_recipients; i++)
             if (strcmp(recipients[i], spec.author) != 0) {
-                mrx_cli_describe_key(who, sizeof who, node, recipients[i]);
+                mrx_node_describe_key(node, who, sizeof who, recipients[i]);
                 printf(", %s", who);
             }
         printf("\n");
@@ -214,10 +214,10 @@ cmd_bundle_open(mrx_cli *cli, int argc, char **argv)
         json_object_set_new(doc, "path", json_string(out));
         mrx_cli_print_json(doc);
     } else {
-        mrx_cli_describe_key(who, sizeof who, node, info.author);
+        mrx_node_describe_key(node, who, sizeof who, info.author);
         printf("bundle %s\n", info.id);
         printf("  %s, %zu file%s, %s, signed by %s\n", mrx_kind_name(info.kind), info.files,
-               info.files == 1 ? "" : "s", mrx_cli_human_size(size, info.bytes), who);
+               info.files == 1 ? "" : "s", mrx_text_human_size(size, info.bytes), who);
         printf("  every file matches the signed manifest; extracted to %s\n", out);
     }
     code = 0;

@@ -57,7 +57,7 @@ cmd_add(mrx_cli *cli, int argc, char **argv)
     printf("bundle %s\n  %s, %lld file%s, %s, added to case %.16s\n  readable by: ",
            mrx_cli_str(result, "bundle"), mrx_cli_str(result, "kind"), mrx_cli_int(result, "files"),
            mrx_cli_int(result, "files") == 1 ? "" : "s",
-           mrx_cli_human_size(size, (unsigned long long)mrx_cli_int(result, "bytes")),
+           mrx_text_human_size(size, (unsigned long long)mrx_cli_int(result, "bytes")),
            mrx_cli_str(result, "case"));
     names = json_object_get(result, "reader_names");
     json_array_foreach(names, i, item) printf("%s%s", i ? ", " : "", json_string_value(item));
@@ -111,7 +111,7 @@ cmd_get(mrx_cli *cli, int argc, char **argv)
            "  every file matches the signed manifest; extracted to %s; %s\n",
            mrx_cli_str(result, "bundle"), mrx_cli_str(result, "kind"), mrx_cli_int(result, "files"),
            mrx_cli_int(result, "files") == 1 ? "" : "s",
-           mrx_cli_human_size(size, (unsigned long long)mrx_cli_int(result, "bytes")),
+           mrx_text_human_size(size, (unsigned long long)mrx_cli_int(result, "bytes")),
            mrx_cli_str(result, "author_name"), mrx_cli_str(result, "path"),
            json_is_true(json_object_get(result, "recorded"))
                ? "the opening is recorded in the case"

@@ -58,38 +58,6 @@ mrx_cli_is_id_prefix(const char *arg)
            strspn(arg, "0123456789abcdef") == len;
 }
 
-void
-mrx_cli_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr)
-{
-    mrx_cert *cert = NULL;
-
-    if (strcmp(fpr, mrx_node_config(node)->fpr) == 0)
-        snprintf(buf, len, "%s (this node)", mrx_node_config(node)->name);
-    else if (mrx_node_peer_get(node, &cert, fpr) == 0)
-        snprintf(buf, len, "%s (%s)", mrx_cert_name(cert), mrx_role_name(mrx_cert_role(cert)));
-    else
-        snprintf(buf, len, "%s", fpr);
-    mrx_cert_destroy(&cert);
-}
-
-const char *
-mrx_cli_human_size(char buf[32], unsigned long long bytes)
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = (double)bytes;
-    size_t u = 0;
-
-    while (v >= 1000 && u + 1 < sizeof units / sizeof units[0]) {
-        v /= 1000;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, 32, "%llu B", bytes);
-    else
-        snprintf(buf, 32, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 int
 mrx_cli_usage_error(mrx_cli *cli, const char *fmt, ...)
 {

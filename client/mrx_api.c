@@ -78,8 +78,8 @@ draw_progress(json_t *p, int *drawn)
     bar[BAR_WIDTH] = '\0';
     fprintf(stderr, "\r%-10.10s [%s] %3d%%  %s of %s  ", stage, bar,
             total > 0 ? (int)(done * 100 / total) : 100,
-            mrx_cli_human_size(a, (unsigned long long)done),
-            mrx_cli_human_size(b, (unsigned long long)total));
+            mrx_text_human_size(a, (unsigned long long)done),
+            mrx_text_human_size(b, (unsigned long long)total));
     *drawn = 1;
 }
 

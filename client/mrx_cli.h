@@ -99,9 +99,6 @@ int cmd_revoke(mrx_cli *cli, int argc, char **argv);
 int cmd_add(mrx_cli *cli, int argc, char **argv);
 int cmd_get(mrx_cli *cli, int argc, char **argv);
 
-/* A known key for people: "NAME (this node)", "NAME (ROLE)" for a peer,
- * or the fingerprint itself. */
-void mrx_cli_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr);
 
 /* Digits that may name a case or bundle by a prefix of its SHA-256 id. */
 #define MRX_CLI_ID_PREFIX_MIN 6
@@ -109,7 +106,5 @@ void mrx_cli_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr
 /* True if arg is a prefix of a SHA-256 id: 6 to 64 lowercase hex digits. */
 int mrx_cli_is_id_prefix(const char *arg);
 
-/* "3.2 MB" style size for people. */
-const char *mrx_cli_human_size(char buf[32], unsigned long long bytes);
 
 #endif

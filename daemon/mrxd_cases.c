@@ -254,24 +254,6 @@ by_time(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static const char *
-human_size(char buf[32], unsigned long long bytes)
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = (double)bytes;
-    size_t u = 0;
-
-    while (v >= 1000 && u + 1 < sizeof units / sizeof units[0]) {
-        v /= 1000;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, 32, "%llu B", bytes);
-    else
-        snprintf(buf, 32, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 /* One line of what an event did, for people. */
 static void
 describe_event(char *buf, size_t len, mrx_node *node, const mrx_event *ev)
@@ -283,27 +265,27 @@ describe_event(char *buf, size_t len, mrx_node *node, const mrx_event *ev)
         snprintf(buf, len, "created the case");
         break;
     case MRX_EV_MEMBER_ADDED:
-        mrxd_describe_key(who, sizeof who, node, ev->member);
+        mrx_node_describe_key(node, who, sizeof who, ev->member);
         snprintf(buf, len, "added %s as %s", who, mrx_member_role_name(ev->role));
         break;
     case MRX_EV_MEMBER_REMOVED:
-        mrxd_describe_key(who, sizeof who, node, ev->member);
+        mrx_node_describe_key(node, who, sizeof who, ev->member);
         snprintf(buf, len, "removed %s", who);
         break;
     case MRX_EV_BUNDLE_ADDED:
         snprintf(buf, len, "added %s bundle %.12s (%s) for %zu reader%s",
-                 mrx_kind_name(ev->kind), ev->bundle, human_size(size, ev->size), ev->n_readers,
+                 mrx_kind_name(ev->kind), ev->bundle, mrx_text_human_size(size, ev->size), ev->n_readers,
                  ev->n_readers == 1 ? "" : "s");
         break;
     case MRX_EV_BUNDLE_WITHDRAWN:
         snprintf(buf, len, "withdrew bundle %.12s", ev->bundle);
         break;
     case MRX_EV_BUNDLE_SERVED:
-        mrxd_describe_key(who, sizeof who, node, ev->peer);
+        mrx_node_describe_key(node, who, sizeof who, ev->peer);
         snprintf(buf, len, "served bundle %.12s to %s", ev->bundle, who);
         break;
     case MRX_EV_BUNDLE_FETCHED:
-        mrxd_describe_key(who, sizeof who, node, ev->peer);
+        mrx_node_describe_key(node, who, sizeof who, ev->peer);
         snprintf(buf, len, "fetched bundle %.12s from %s", ev->bundle, who);
         break;
     case MRX_EV_BUNDLE_OPENED:

@@ -45,26 +45,12 @@ mrxd_params(mrxd_job *job, const mrx_control_param *spec, size_t n)
     return mrx_control_check_params(mrxd_job_request(job), spec, n);
 }
 
-void
-mrxd_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr)
-{
-    mrx_cert *cert = NULL;
-
-    if (strcmp(fpr, mrx_node_config(node)->fpr) == 0)
-        snprintf(buf, len, "%s (this node)", mrx_node_config(node)->name);
-    else if (mrx_node_peer_get(node, &cert, fpr) == 0)
-        snprintf(buf, len, "%s (%s)", mrx_cert_name(cert), mrx_role_name(mrx_cert_role(cert)));
-    else
-        snprintf(buf, len, "%s", fpr);
-    mrx_cert_destroy(&cert);
-}
-
 json_t *
 mrxd_key_name(mrx_node *node, const char *fpr)
 {
     char buf[128];
 
-    mrxd_describe_key(buf, sizeof buf, node, fpr);
+    mrx_node_describe_key(node, buf, sizeof buf, fpr);
     return json_string(buf);
 }
 

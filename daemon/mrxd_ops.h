@@ -9,10 +9,7 @@
 
 #include "mrxd_control.h"
 
-/* A key for people: "NAME (this node)", "NAME (ROLE)" for a peer, or the
- * fingerprint itself. */
-void mrxd_describe_key(char *buf, size_t len, mrx_node *node, const char *fpr);
-/* The same as a new JSON string. */
+/* A key for people (mrx_node_describe_key) as a new JSON string. */
 json_t *mrxd_key_name(mrx_node *node, const char *fpr);
 
 /* Check the request's parameters; see mrx_control_check_params. */

@@ -145,3 +145,21 @@ mrx_text_split_field(char **key, char **value, char *line)
     *value = p + 2;
     return 0;
 }
+
+const char *
+mrx_text_human_size(char buf[32], unsigned long long bytes)
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    size_t u = 0;
+
+    while (v >= 1000 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1000;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, 32, "%llu B", bytes);
+    else
+        snprintf(buf, 32, "%.1f %s", v, units[u]);
+    return buf;
+}

@@ -37,4 +37,7 @@ int mrx_text_parse_u64(unsigned long long *out, const char *s);
  * point into it. The key is [a-z0-9-]+, the separator ": " exactly. */
 int mrx_text_split_field(char **key, char **value, char *line);
 
+/* "3.2 MB" style size for people (powers of 1000); returns buf. */
+const char *mrx_text_human_size(char buf[32], unsigned long long bytes);
+
 #endif

@@ -478,3 +478,17 @@ mrx_node_peer_list(mrx_node *self, mrx_cert ***out, size_t *n)
     *n = count;
     return 0;
 }
+
+void
+mrx_node_describe_key(mrx_node *self, char *buf, size_t len, const char *fpr)
+{
+    mrx_cert *cert = NULL;
+
+    if (strcmp(fpr, self->config.fpr) == 0)
+        snprintf(buf, len, "%s (this node)", self->config.name);
+    else if (mrx_node_peer_get(self, &cert, fpr) == 0)
+        snprintf(buf, len, "%s (%s)", mrx_cert_name(cert), mrx_role_name(mrx_cert_role(cert)));
+    else
+        snprintf(buf, len, "%s", fpr);
+    mrx_cert_destroy(&cert);
+}

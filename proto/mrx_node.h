@@ -52,6 +52,10 @@ int mrx_node_peer_list(mrx_node *self, mrx_cert ***out, size_t *n);
 /* The certificate of peer fpr, or MRX_ENOTFOUND. */
 int mrx_node_peer_get(mrx_node *self, mrx_cert **out, const char *fpr);
 
+/* A key for people: "NAME (this node)", "NAME (ROLE)" for a peer, or the
+ * fingerprint itself. */
+void mrx_node_describe_key(mrx_node *self, char *buf, size_t len, const char *fpr);
+
 /* True if fpr is this node or an imported peer. */
 int mrx_node_knows(mrx_node *self, const char *fpr);
 

@@ -4,22 +4,12 @@
 # kind are refused with a clear error and change nothing, progress
 # streams, tags match pipelined replies.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-py=/usr/bin/python3
-if ! "$py" -c 'import zmq' 2>/dev/null; then
-    echo "1..0 # SKIP python3-zmq is not installed"
-    exit 0
-fi
+t_need_pyzmq
 plan 30
 
 patient=$(t_node patient patient) || exit 1
 head -c $((12 * 1024 * 1024)) /dev/urandom >"$t_root/scan.bin"
-while IFS= read -r line; do
-    case $line in
-    PASS\ *) ok "${line#PASS }" ;;
-    FAIL\ *) not_ok "${line#FAIL }" ;;
-    *) echo "# $line" ;;
-    esac
-done < <("$py" "$MRX_SRCDIR/tests/integration/t_api.py" "$patient" "$t_root/scan.bin" 2>&1)
+t_python "$MRX_SRCDIR/tests/integration/t_api.py" "$patient" "$t_root/scan.bin"
 kill -0 "$(cat "$patient/mrxd.pid")" && ok "mrxd is still running" || not_ok "mrxd died"
 
 # the client draws the streamed progress on a terminal, and only there

@@ -4,11 +4,7 @@
 # nothing, a peer outside a case is refused it, and bad messages get an
 # ERROR or a disconnect while mrxd keeps serving.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-py=/usr/bin/python3
-if ! "$py" -c 'import zmq' 2>/dev/null; then
-    echo "1..0 # SKIP python3-zmq is not installed"
-    exit 0
-fi
+t_need_pyzmq
 plan 22
 
 port=$(t_port)
@@ -29,14 +25,8 @@ for ((i = 0; i < 300; i++)); do
     sleep 0.1
 done
 [[ -d $fac/cases/$id ]] && ok "the relay holds the case" || not_ok "the case never reached the relay"
-while IFS= read -r line; do
-    case $line in
-    PASS\ *) ok "${line#PASS }" ;;
-    FAIL\ *) not_ok "${line#FAIL }" ;;
-    *) echo "# $line" ;;
-    esac
-done < <("$py" "$MRX_SRCDIR/tests/integration/t_wire.py" "tcp://127.0.0.1:$port" "$key" "$out" \
-    "$t_root/out.cert" "$id" "${MRX_WIRE_ATTEMPTS:-2000}" 2>&1)
+t_python "$MRX_SRCDIR/tests/integration/t_wire.py" "tcp://127.0.0.1:$port" "$key" "$out" \
+    "$t_root/out.cert" "$id" "${MRX_WIRE_ATTEMPTS:-2000}"
 # only the two real peers ever had a session: no stranger reached mrxd
 pat16=$(fpr_of "$pat" | cut -c1-16)
 out16=$(grep -o '^fingerprint: [0-9A-F]*' "$t_root/out.cert" | cut -c14-29)

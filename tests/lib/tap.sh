@@ -131,6 +131,27 @@ introduce() {
         mrx --home "$2" id >"$t_root/cert.$$" && mrx --home "$1" peer add "$t_root/cert.$$" >/dev/null
 }
 
+# t_need_pyzmq: skip the whole script unless Debian's python3 has zmq
+t_need_pyzmq() {
+    if ! /usr/bin/python3 -c 'import zmq' 2>/dev/null; then
+        echo "1..0 # SKIP python3-zmq is not installed"
+        exit 0
+    fi
+}
+
+# t_python SCRIPT ARGS...: run a Python checker that prints "PASS desc" or
+# "FAIL desc: why" per check, each an ok or not ok here
+t_python() {
+    local line
+    while IFS= read -r line; do
+        case $line in
+        PASS\ *) ok "${line#PASS }" ;;
+        FAIL\ *) not_ok "${line#FAIL }" ;;
+        *) echo "# $line" ;;
+        esac
+    done < <(/usr/bin/python3 "$@" 2>&1)
+}
+
 done_testing() {
     ((t_failed == 0))
 }
