@@ -8,6 +8,7 @@ Usage: python3 t_wire.py ENDPOINT SERVER_KEY PEER_HOME PEER_CERT CASE ATTEMPTS
   PEER_HOME: a node the daemon has imported (its curve.secret is used),
   not a member of CASE. Prints "PASS ..." or "FAIL ...: why" per check.
 """
+import os
 import struct
 import sys
 import time
@@ -29,7 +30,11 @@ def u64(n):
     return struct.pack(">Q", n)
 
 
-def dealer(public, secret, timeout=3000):
+# how long to wait for an answer that must come (longer under valgrind)
+WAIT_MS = int(os.environ.get("MRX_WIRE_WAIT_MS", "10000"))
+
+
+def dealer(public, secret, timeout=WAIT_MS):
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
     s.setsockopt(zmq.RCVTIMEO, timeout)
