@@ -567,6 +567,12 @@ handle(actor *a, session *s, zmsg_t *msg)
     case MRX_WIRE_ERROR:
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s refused %s (code %llu)", s->peer,
                  m->error_command, (unsigned long long)m->error_code);
+        /* the peer lost our session (it restarted, or the connection was
+         * made anew): greet it again */
+        if (s->client && m->error_code == MRX_WIRE_EORDER) {
+            s->ready = 0;
+            send_hello(a, s);
+        }
         break;
     }
     mrx_wire_msg_destroy(&m);

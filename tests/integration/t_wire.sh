@@ -28,7 +28,7 @@ done
 # under valgrind mrxd takes each stranger's handshake slowly: fewer of
 # them, and longer to wait for the answers that must come
 attempts=${MRX_WIRE_ATTEMPTS:-2000}
-[[ -n ${MRX_WRAP:-} ]] && attempts=${MRX_WIRE_ATTEMPTS:-200} && export MRX_WIRE_WAIT_MS=60000
+[[ -n ${MRX_WRAP:-} ]] && attempts=${MRX_WIRE_ATTEMPTS:-10} && export MRX_WIRE_WAIT_MS=120000
 t_python "$MRX_SRCDIR/tests/integration/t_wire.py" "tcp://127.0.0.1:$port" "$key" "$out" \
     "$t_root/out.cert" "$id" "$attempts"
 # only the two real peers ever had a session: no stranger reached mrxd
