@@ -88,10 +88,10 @@ cmd_get(mrx_cli *cli, int argc, char **argv)
         return mrx_cli_usage_error(cli, "--out DIR is required");
     if (argc - optind != 2)
         return mrx_cli_usage_error(cli, "name the case and the bundle");
-    if (!mrx_cli_is_id_prefix(argv[optind + 1]))
+    if (!mrx_text_is_id_prefix(argv[optind + 1]))
         return mrx_cli_usage_error(cli, "\"%.70s\" is not a bundle id (at least %d lowercase hex "
                                         "digits)",
-                                   argv[optind + 1], MRX_CLI_ID_PREFIX_MIN);
+                                   argv[optind + 1], MRX_ID_PREFIX_MIN);
     if (!(abs = mrx_cli_absolute(out))) {
         mrx_error_set(MRX_ENOMEM, "out of memory");
         return mrx_cli_fail(cli, MRX_ENOMEM);

@@ -50,15 +50,6 @@ print_help(FILE *f)
 }
 
 int
-mrx_cli_is_id_prefix(const char *arg)
-{
-    size_t len = strlen(arg);
-
-    return len >= MRX_CLI_ID_PREFIX_MIN && len <= MRX_SHA256_HEX_LEN &&
-           strspn(arg, "0123456789abcdef") == len;
-}
-
-int
 mrx_cli_usage_error(mrx_cli *cli, const char *fmt, ...)
 {
     char msg[512];

@@ -100,11 +100,6 @@ int cmd_add(mrx_cli *cli, int argc, char **argv);
 int cmd_get(mrx_cli *cli, int argc, char **argv);
 
 
-/* Digits that may name a case or bundle by a prefix of its SHA-256 id. */
-#define MRX_CLI_ID_PREFIX_MIN 6
-
-/* True if arg is a prefix of a SHA-256 id: 6 to 64 lowercase hex digits. */
-int mrx_cli_is_id_prefix(const char *arg);
 
 
 #endif

@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #define BUNDLES_DIR "bundles" /* a case's bundle store: cases/<id>/bundles */
-#define ID_PREFIX_MIN 6       /* digits that may name a case or bundle */
 
 static mrx_ledger_author
 author_of(mrx_node *node)
@@ -26,62 +25,6 @@ author_of(mrx_node *node)
     mrx_ledger_author a = {mrx_node_pgp(node), mrx_node_config(node)->fpr,
                            mrx_node_config(node)->name};
     return a;
-}
-
-/* True if arg may be a prefix of a SHA-256 id: 6 to 64 lowercase hex. */
-static int
-is_id_prefix(const char *arg)
-{
-    size_t len = strlen(arg);
-
-    return len >= ID_PREFIX_MIN && len <= MRX_SHA256_HEX_LEN &&
-           strspn(arg, "0123456789abcdef") == len;
-}
-
-/* The ids of the cases on this node, sorted; *out malloc'd. */
-static int
-case_ids(mrx_node *node, char (**out)[MRX_SHA256_HEX_LEN + 1], size_t *n)
-{
-    char (*ids)[MRX_SHA256_HEX_LEN + 1] = NULL;
-    struct dirent *de;
-    size_t count = 0;
-    DIR *dir;
-
-    *out = NULL;
-    *n = 0;
-    if (!(dir = opendir(mrx_node_cases(node))))
-        return 0; /* no case yet */
-    while ((de = readdir(dir))) {
-        char (*grown)[MRX_SHA256_HEX_LEN + 1];
-        if (!mrx_sha256_hex_valid(de->d_name))
-            continue;
-        if (!(grown = realloc(ids, (count + 1) * sizeof *ids))) {
-            closedir(dir);
-            free(ids);
-            return mrx_error_set(MRX_ENOMEM, "out of memory");
-        }
-        ids = grown;
-        strcpy(ids[count++], de->d_name);
-    }
-    closedir(dir);
-    if (count)
-        qsort(ids, count, sizeof *ids, (int (*)(const void *, const void *))strcmp);
-    *out = ids;
-    *n = count;
-    return 0;
-}
-
-static int
-open_case_id(mrx_ledger **out, mrx_node *node, const char *id)
-{
-    char *dir = mrx_fs_join(mrx_node_cases(node), id);
-    int rc;
-
-    if (!dir)
-        return mrx_error_set(MRX_ENOMEM, "out of memory");
-    rc = mrx_ledger_open(out, dir);
-    free(dir);
-    return rc;
 }
 
 /* The case named by its id or a unique prefix of it. */
@@ -93,11 +36,11 @@ open_case(mrx_ledger **out, mrx_node *node, const char *arg)
     int rc;
 
     *out = NULL;
-    if (!is_id_prefix(arg))
+    if (!mrx_text_is_id_prefix(arg))
         return mrx_error_set(MRX_EINVAL, "\"%.70s\" is not a case id (at least %d lowercase hex "
                                          "digits)",
-                             arg, ID_PREFIX_MIN);
-    if ((rc = case_ids(node, &ids, &n)) < 0)
+                             arg, MRX_ID_PREFIX_MIN);
+    if ((rc = mrx_case_ids(node, &ids, &n)) < 0)
         return rc;
     for (size_t i = 0; i < n; i++)
         if (strncmp(ids[i], arg, len) == 0) {
@@ -109,7 +52,7 @@ open_case(mrx_ledger **out, mrx_node *node, const char *arg)
         return mrx_error_set(MRX_ENOTFOUND, "case %s: not on this node", arg);
     if (found > 1)
         return mrx_error_set(MRX_EINVAL, "case %s: ambiguous, give more digits", arg);
-    return open_case_id(out, node, id);
+    return mrx_case_open_ledger(out, node, id);
 }
 
 /* The case the request's "case" parameter names, and its membership. */
@@ -174,7 +117,7 @@ mrxd_case_summaries(json_t **out, mrx_node *node)
     int rc;
 
     *out = NULL;
-    if ((rc = case_ids(node, &ids, &n)) < 0)
+    if ((rc = mrx_case_ids(node, &ids, &n)) < 0)
         return rc;
     *out = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -183,7 +126,7 @@ mrxd_case_summaries(json_t **out, mrx_node *node)
         const char *problem = NULL;
         json_t *c;
 
-        if (open_case_id(&ledger, node, ids[i]) < 0 ||
+        if (mrx_case_open_ledger(&ledger, node, ids[i]) < 0 ||
             mrx_ledger_read_feed(ledger, mrx_node_pgp(node), mrx_ledger_owner(ledger), count_event,
                                  &events) < 0)
             problem = mrx_error_last();
@@ -603,10 +546,10 @@ mrxd_op_get(mrxd_job *job, json_t **result)
         return rc;
     arg = mrx_control_string(mrxd_job_request(job), "bundle");
     out = mrx_control_string(mrxd_job_request(job), "out");
-    if (!is_id_prefix(arg))
+    if (!mrx_text_is_id_prefix(arg))
         return mrx_error_set(MRX_EINVAL, "\"%.70s\" is not a bundle id (at least %d lowercase hex "
                                          "digits)",
-                             arg, ID_PREFIX_MIN);
+                             arg, MRX_ID_PREFIX_MIN);
     memset(&f, 0, sizeof f);
     f.prefix = arg;
     if ((rc = load_case(&ledger, &c, job)) < 0 ||

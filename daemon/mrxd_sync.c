@@ -150,16 +150,7 @@ send_hello(actor *a, session *s)
 static int
 open_case(mrx_ledger **out, actor *a, const char *id)
 {
-    char *dir = mrx_fs_join(mrx_node_cases(a->node), id);
-    int rc;
-
-    *out = NULL;
-    if (!dir)
-        return mrx_error_set(MRX_ENOMEM, "out of memory");
-    rc = access(dir, F_OK) == 0 ? mrx_ledger_open(out, dir)
-                                : mrx_error_set(MRX_ENOTFOUND, "case %.12s: not here", id);
-    free(dir);
-    return rc;
+    return mrx_case_open_ledger(out, a->node, id);
 }
 
 /* Whether fpr is the case's owner or an active member of it. */
@@ -177,30 +168,6 @@ takes_part(actor *a, mrx_ledger *ledger, const char *fpr)
     yes = (m = mrx_case_member(c, fpr)) && m->active;
     mrx_case_destroy(&c);
     return yes;
-}
-
-/* The ids of the cases this node holds; *out malloc'd. */
-static size_t
-case_ids(actor *a, char (**out)[MRX_SHA256_HEX_LEN + 1])
-{
-    char (*ids)[MRX_SHA256_HEX_LEN + 1] = NULL;
-    struct dirent *de;
-    size_t n = 0;
-    DIR *dir = opendir(mrx_node_cases(a->node));
-
-    *out = NULL;
-    if (!dir)
-        return 0;
-    while ((de = readdir(dir)) && n < MRX_WIRE_CASES_MAX) {
-        char (*grown)[MRX_SHA256_HEX_LEN + 1];
-        if (!mrx_sha256_hex_valid(de->d_name) || !(grown = realloc(ids, (n + 1) * sizeof *ids)))
-            continue;
-        ids = grown;
-        strcpy(ids[n++], de->d_name);
-    }
-    closedir(dir);
-    *out = ids;
-    return n;
 }
 
 /* Tell every ready session whose peer takes part in the case. */
@@ -226,10 +193,14 @@ static void
 on_cases(actor *a, session *s)
 {
     char (*ids)[MRX_SHA256_HEX_LEN + 1] = NULL;
-    size_t n = case_ids(a, &ids);
+    size_t n = 0;
     mrx_wire_msg *m = mrx_wire_msg_new(MRX_WIRE_CASES_OK);
     zmsg_t *msg;
 
+    if (mrx_case_ids(a->node, &ids, &n) < 0)
+        n = 0;
+    if (n > MRX_WIRE_CASES_MAX)
+        n = MRX_WIRE_CASES_MAX;
     if (!m || (n && !(m->cases = calloc(n, sizeof *m->cases)))) {
         send_error(s, "CASES", MRX_WIRE_EINTERNAL, "out of memory");
         goto out;

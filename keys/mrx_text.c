@@ -163,3 +163,11 @@ mrx_text_human_size(char buf[32], unsigned long long bytes)
         snprintf(buf, 32, "%.1f %s", v, units[u]);
     return buf;
 }
+
+int
+mrx_text_is_id_prefix(const char *s)
+{
+    size_t len = strlen(s);
+
+    return len >= MRX_ID_PREFIX_MIN && len <= 64 && strspn(s, "0123456789abcdef") == len;
+}

@@ -37,6 +37,12 @@ int mrx_text_parse_u64(unsigned long long *out, const char *s);
  * point into it. The key is [a-z0-9-]+, the separator ": " exactly. */
 int mrx_text_split_field(char **key, char **value, char *line);
 
+/* Digits that may name a case or bundle by a prefix of its SHA-256 id. */
+#define MRX_ID_PREFIX_MIN 6
+
+/* True if s may be a prefix of a SHA-256 id: 6 to 64 lowercase hex. */
+int mrx_text_is_id_prefix(const char *s);
+
 /* "3.2 MB" style size for people (powers of 1000); returns buf. */
 const char *mrx_text_human_size(char buf[32], unsigned long long bytes);
 

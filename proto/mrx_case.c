@@ -3,10 +3,13 @@
  */
 #include "mrx_case.h"
 #include "mrx_error.h"
+#include "mrx_fs.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MEMBERS_MAX 1024
 
@@ -419,4 +422,51 @@ out:
         return mrx_error_set(first, "%.*s", nl ? (int)(nl - text) : 0, text ? text : "");
     }
     return 0;
+}
+
+int
+mrx_case_ids(mrx_node *node, char (**out)[MRX_SHA256_HEX_LEN + 1], size_t *n)
+{
+    char (*ids)[MRX_SHA256_HEX_LEN + 1] = NULL;
+    struct dirent *de;
+    size_t count = 0;
+    DIR *dir;
+
+    *out = NULL;
+    *n = 0;
+    if (!(dir = opendir(mrx_node_cases(node))))
+        return 0; /* no case yet */
+    while ((de = readdir(dir))) {
+        char (*grown)[MRX_SHA256_HEX_LEN + 1];
+        if (!mrx_sha256_hex_valid(de->d_name))
+            continue;
+        if (!(grown = realloc(ids, (count + 1) * sizeof *ids))) {
+            closedir(dir);
+            free(ids);
+            return mrx_error_set(MRX_ENOMEM, "out of memory");
+        }
+        ids = grown;
+        strcpy(ids[count++], de->d_name);
+    }
+    closedir(dir);
+    if (count)
+        qsort(ids, count, sizeof *ids, (int (*)(const void *, const void *))strcmp);
+    *out = ids;
+    *n = count;
+    return 0;
+}
+
+int
+mrx_case_open_ledger(mrx_ledger **out, mrx_node *node, const char *id)
+{
+    char *dir = mrx_fs_join(mrx_node_cases(node), id);
+    int rc;
+
+    *out = NULL;
+    if (!dir)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    rc = access(dir, F_OK) == 0 ? mrx_ledger_open(out, dir)
+                                : mrx_error_set(MRX_ENOTFOUND, "case %.12s: not on this node", id);
+    free(dir);
+    return rc;
 }

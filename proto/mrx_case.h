@@ -36,6 +36,12 @@ typedef struct mrx_member {
 
 typedef struct mrx_case mrx_case;
 
+/* The ids of the cases in node's cases folder, sorted; *out malloc'd. */
+int mrx_case_ids(mrx_node *node, char (**out)[MRX_SHA256_HEX_LEN + 1], size_t *n);
+
+/* Open the ledger of case id on node; MRX_ENOTFOUND if it holds none. */
+int mrx_case_open_ledger(mrx_ledger **out, mrx_node *node, const char *id);
+
 /* Read and verify the owner's feed of ledger (keys from pgp) and fold it. */
 int mrx_case_load(mrx_case **out, mrx_ledger *ledger, mrx_pgp *pgp);
 void mrx_case_destroy(mrx_case **self_p);
