@@ -470,3 +470,102 @@ mrx_case_open_ledger(mrx_ledger **out, mrx_node *node, const char *id)
     free(dir);
     return rc;
 }
+
+/* Collects bundle-added and bundle-withdrawn across feeds. */
+struct bundle_list {
+    mrx_event *added;   /* bundle-added events, in the order read */
+    size_t n, cap;
+    char (*gone)[MRX_SHA256_HEX_LEN + 1]; /* withdrawn bundle ids */
+    size_t n_gone, cap_gone;
+};
+
+static int
+collect_bundle(void *arg, const mrx_event *ev, const char *commit)
+{
+    struct bundle_list *l = arg;
+
+    (void)commit;
+    if (ev->type == MRX_EV_BUNDLE_ADDED) {
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? 2 * l->cap : 16;
+            mrx_event *grown = realloc(l->added, cap * sizeof *grown);
+            if (!grown)
+                return mrx_error_set(MRX_ENOMEM, "out of memory");
+            l->added = grown;
+            l->cap = cap;
+        }
+        l->added[l->n++] = *ev;
+    } else if (ev->type == MRX_EV_BUNDLE_WITHDRAWN) {
+        if (l->n_gone == l->cap_gone) {
+            size_t cap = l->cap_gone ? 2 * l->cap_gone : 16;
+            char(*grown)[MRX_SHA256_HEX_LEN + 1] = realloc(l->gone, cap * sizeof *grown);
+            if (!grown)
+                return mrx_error_set(MRX_ENOMEM, "out of memory");
+            l->gone = grown;
+            l->cap_gone = cap;
+        }
+        strcpy(l->gone[l->n_gone++], ev->bundle);
+    }
+    return 0;
+}
+
+int
+mrx_case_bundles(mrx_ledger *ledger, mrx_pgp *pgp, mrx_event **out, size_t *n,
+                 size_t *bad_feeds)
+{
+    char (*feeds)[MRX_FPR_LEN + 1] = NULL;
+    struct bundle_list l;
+    size_t n_feeds = 0, kept = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (bad_feeds)
+        *bad_feeds = 0;
+    memset(&l, 0, sizeof l);
+    if ((rc = mrx_ledger_feeds(ledger, &feeds, &n_feeds)) < 0)
+        return rc;
+    for (size_t i = 0; i < n_feeds; i++) {
+        size_t n_before = l.n, gone_before = l.n_gone;
+        if ((rc = mrx_ledger_read_feed(ledger, pgp, feeds[i], collect_bundle, &l)) == MRX_ENOMEM)
+            goto out;
+        if (rc < 0) {
+            /* only verified events count: a feed that does not verify
+             * names nothing */
+            l.n = n_before;
+            l.n_gone = gone_before;
+            if (bad_feeds)
+                (*bad_feeds)++;
+        }
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        int withdrawn = 0;
+        for (size_t j = 0; j < l.n_gone && !withdrawn; j++)
+            withdrawn = strcmp(l.gone[j], l.added[i].bundle) == 0;
+        if (!withdrawn)
+            l.added[kept++] = l.added[i];
+    }
+    *out = l.added;
+    *n = kept;
+    l.added = NULL;
+    rc = 0;
+out:
+    free(l.added);
+    free(l.gone);
+    free(feeds);
+    return rc;
+}
+
+int
+mrx_case_may_hold(const mrx_case *self, const char *fpr, const mrx_event *added)
+{
+    const mrx_member *m;
+
+    if (strcmp(fpr, self->owner) == 0)
+        return 1;
+    for (size_t i = 0; i < added->n_readers; i++)
+        if (strcmp(added->readers[i], fpr) == 0)
+            return 1;
+    m = mrx_case_member(self, fpr);
+    return m && m->active && m->role == MRX_MEMBER_RELAY;
+}

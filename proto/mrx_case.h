@@ -80,4 +80,14 @@ int mrx_case_import_member_keys(mrx_case *self, mrx_node *node);
 int mrx_case_readers(const mrx_case *self, const char *author,
                      char readers[MRX_EVENT_READERS_MAX][MRX_FPR_LEN + 1], size_t *n);
 
+/* The bundles of the case: every bundle-added of every feed that
+ * verifies, less those withdrawn, in feed order; *out malloc'd. A feed
+ * that does not verify adds nothing (and *bad_feeds counts it, if given). */
+int mrx_case_bundles(mrx_ledger *ledger, mrx_pgp *pgp, mrx_event **out, size_t *n,
+                     size_t *bad_feeds);
+
+/* Whether fpr may hold the bundle that added names: its readers, the
+ * owner, and an active relay (ciphertext it stores and passes on). */
+int mrx_case_may_hold(const mrx_case *self, const char *fpr, const mrx_event *added);
+
 #endif

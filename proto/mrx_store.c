@@ -1,0 +1,255 @@
+/*
+ * mrx_store: a case's bundle store and bundles arriving in it. See
+ * mrx_store.h and docs/ledger-format.md ("Layout").
+ */
+#include "mrx_store.h"
+#include "mrx_error.h"
+#include "mrx_fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PARTIAL_PREFIX ".partial-"
+
+struct mrx_store_partial {
+    char bundle[MRX_SHA256_HEX_LEN + 1]; /* what is arriving */
+    char *dir;                           /* the store */
+    char *path;                          /* its partial file */
+    int fd;                              /* open on it, for writing */
+    uint64_t size;                       /* bytes it will have */
+    uint64_t offset;                     /* bytes it has */
+    uint64_t synced;                     /* bytes known to be on disk */
+    mrx_sha256 *hash;                    /* of the bytes so far */
+};
+
+char *
+mrx_store_dir(mrx_node *node, const char *case_id)
+{
+    char *dir = NULL;
+
+    if (asprintf(&dir, "%s/%s/" MRX_STORE_DIR, mrx_node_cases(node), case_id) < 0)
+        return NULL;
+    return dir;
+}
+
+char *
+mrx_store_path(mrx_node *node, const char *case_id, const char *bundle)
+{
+    char *path = NULL;
+
+    if (asprintf(&path, "%s/%s/" MRX_STORE_DIR "/%s.mrx", mrx_node_cases(node), case_id,
+                 bundle) < 0)
+        return NULL;
+    return path;
+}
+
+int
+mrx_store_has(mrx_node *node, const char *case_id, const char *bundle)
+{
+    char *path = mrx_store_path(node, case_id, bundle);
+    int yes = path && access(path, F_OK) == 0;
+
+    free(path);
+    return yes;
+}
+
+/* Hash the first len bytes of the file (the part taken up again). */
+static int
+hash_prefix(mrx_store_partial *self, uint64_t len)
+{
+    static const size_t bufsize = 1 << 20;
+    char *buf = malloc(bufsize);
+    uint64_t done = 0;
+    int rc = 0;
+
+    if (!buf)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    while (done < len) {
+        size_t want = len - done < bufsize ? (size_t)(len - done) : bufsize;
+        ssize_t got = pread(self->fd, buf, want, (off_t)done);
+        if (got <= 0) {
+            rc = mrx_error_set(MRX_EIO, "bundle %.16s: cannot read its partial file: %s",
+                               self->bundle, got < 0 ? strerror(errno) : "it is shorter");
+            break;
+        }
+        if ((rc = mrx_sha256_update(self->hash, buf, (size_t)got)) < 0)
+            break;
+        done += (uint64_t)got;
+    }
+    free(buf);
+    return rc;
+}
+
+int
+mrx_store_partial_open(mrx_store_partial **out, uint64_t *offset, mrx_node *node,
+                       const char *case_id, const char *bundle, uint64_t size)
+{
+    mrx_store_partial *self = NULL;
+    struct stat st;
+    uint64_t keep;
+    int rc;
+
+    *out = NULL;
+    *offset = 0;
+    if (!mrx_sha256_hex_valid(bundle) || !mrx_sha256_hex_valid(case_id))
+        return mrx_error_set(MRX_EINVAL, "not a bundle id");
+    if (mrx_store_has(node, case_id, bundle))
+        return mrx_error_set(MRX_EEXIST, "bundle %.16s: already in the store", bundle);
+    if (!(self = calloc(1, sizeof *self)))
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    self->fd = -1;
+    self->size = size;
+    strcpy(self->bundle, bundle);
+    if (!(self->dir = mrx_store_dir(node, case_id)) ||
+        asprintf(&self->path, "%s/" PARTIAL_PREFIX "%s", self->dir, bundle) < 0) {
+        self->path = NULL;
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = mrx_fs_mkdir_p(self->dir, 0700)) < 0 || (rc = mrx_sha256_new(&self->hash)) < 0)
+        goto fail;
+    if ((self->fd = open(self->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 ||
+        fstat(self->fd, &st) != 0) {
+        rc = mrx_error_set(MRX_EIO, "bundle %.16s: cannot open its partial file: %s", bundle,
+                           strerror(errno));
+        goto fail;
+    }
+    /* only whole chunks are trusted; a partial file longer than the
+     * bundle is not this bundle's and starts again */
+    keep = (uint64_t)st.st_size - (uint64_t)st.st_size % MRX_STORE_CHUNK;
+    if ((uint64_t)st.st_size > size)
+        keep = 0;
+    if (ftruncate(self->fd, (off_t)keep) != 0) {
+        rc = mrx_error_set(MRX_EIO, "bundle %.16s: cannot cut back its partial file: %s", bundle,
+                           strerror(errno));
+        goto fail;
+    }
+    if ((rc = hash_prefix(self, keep)) < 0)
+        goto fail;
+    self->offset = self->synced = keep;
+    *offset = keep;
+    *out = self;
+    return 0;
+fail:
+    mrx_store_partial_destroy(&self);
+    return rc;
+}
+
+int
+mrx_store_partial_write(mrx_store_partial *self, uint64_t offset, const void *data, size_t len)
+{
+    int rc;
+
+    if (offset != self->offset)
+        return mrx_error_set(MRX_EINVAL, "bundle %.16s: a chunk at %llu, expected %llu",
+                             self->bundle, (unsigned long long)offset,
+                             (unsigned long long)self->offset);
+    if (len > self->size - self->offset || len > MRX_STORE_CHUNK ||
+        (len < MRX_STORE_CHUNK && self->offset + len != self->size) || len == 0)
+        return mrx_error_set(MRX_EINVAL, "bundle %.16s: a chunk of %zu bytes at %llu does not fit "
+                             "its %llu bytes",
+                             self->bundle, len, (unsigned long long)offset,
+                             (unsigned long long)self->size);
+    if ((rc = mrx_fs_write_all(self->fd, data, len)) < 0 ||
+        (rc = mrx_sha256_update(self->hash, data, len)) < 0)
+        return rc;
+    self->offset += len;
+    /* a crash of the machine loses at most what came since the last
+     * fsync; the hash at the end catches whatever it left behind */
+    if (self->offset - self->synced >= MRX_STORE_SYNC_EVERY) {
+        if (fdatasync(self->fd) != 0)
+            return mrx_error_set(MRX_EIO, "bundle %.16s: cannot sync: %s", self->bundle,
+                                 strerror(errno));
+        self->synced = self->offset;
+    }
+    return 0;
+}
+
+uint64_t
+mrx_store_partial_offset(const mrx_store_partial *self)
+{
+    return self->offset;
+}
+
+int
+mrx_store_partial_complete(const mrx_store_partial *self)
+{
+    return self->offset == self->size;
+}
+
+int
+mrx_store_partial_commit(mrx_store_partial **self_p)
+{
+    mrx_store_partial *self = *self_p;
+    char hex[MRX_SHA256_HEX_LEN + 1], *final = NULL;
+    int rc;
+
+    if (self->offset != self->size) {
+        rc = mrx_error_set(MRX_EINVAL, "bundle %.16s: %llu of %llu bytes arrived", self->bundle,
+                           (unsigned long long)self->offset, (unsigned long long)self->size);
+        mrx_store_partial_destroy(self_p);
+        return rc;
+    }
+    if ((rc = mrx_sha256_final_hex(self->hash, hex)) < 0)
+        goto out;
+    if (strcmp(hex, self->bundle) != 0) {
+        rc = mrx_error_set(MRX_ECRYPTO, "bundle %s: its bytes do not hash to its id (sha256 %s); "
+                           "discarded",
+                           self->bundle, hex);
+        unlink(self->path);
+        goto out;
+    }
+    if (asprintf(&final, "%s/%s.mrx", self->dir, self->bundle) < 0) {
+        final = NULL;
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (fsync(self->fd) != 0 || fchmod(self->fd, 0600) != 0 || rename(self->path, final) != 0) {
+        rc = mrx_error_set(MRX_EIO, "bundle %.16s: cannot put it in the store: %s", self->bundle,
+                           strerror(errno));
+        goto out;
+    }
+    rc = mrx_fs_fsync_dir(self->dir);
+out:
+    free(final);
+    mrx_store_partial_destroy(self_p);
+    return rc;
+}
+
+static void
+partial_free(mrx_store_partial **self_p, int discard)
+{
+    mrx_store_partial *self = *self_p;
+
+    if (!self)
+        return;
+    if (self->fd >= 0) {
+        if (!discard)
+            fdatasync(self->fd);
+        close(self->fd);
+    }
+    if (discard && self->path)
+        unlink(self->path);
+    mrx_sha256_destroy(&self->hash);
+    free(self->dir);
+    free(self->path);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+mrx_store_partial_destroy(mrx_store_partial **self_p)
+{
+    partial_free(self_p, 0);
+}
+
+void
+mrx_store_partial_discard(mrx_store_partial **self_p)
+{
+    partial_free(self_p, 1);
+}
