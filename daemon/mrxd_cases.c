@@ -7,6 +7,7 @@
 #include "mrxd_ops.h"
 #include "mrx_bundle.h"
 #include "mrx_case.h"
+#include "mrx_store.h"
 #include "mrx_error.h"
 #include "mrx_fs.h"
 #include "mrx_ledger.h"
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BUNDLES_DIR "bundles" /* a case's bundle store: cases/<id>/bundles */
 
 static mrx_ledger_author
 author_of(mrx_node *node)
@@ -272,11 +272,24 @@ mrxd_op_case_show(mrxd_job *job, json_t **result)
         const mrx_event *ev = &t.events[i];
         mrx_text_format_time(when, ev->time);
         describe_event(what, sizeof what, node, ev);
-        json_array_append_new(events, json_pack("{s:s,s:s,s:s,s:o,s:I,s:s}", "time", when, "type",
-                                                mrx_event_type_name(ev->type), "author",
-                                                ev->author, "author_name",
-                                                mrxd_key_name(node, ev->author), "seq",
-                                                (json_int_t)ev->seq, "summary", what));
+        json_t *e = json_pack("{s:s,s:s,s:s,s:o,s:I,s:s}", "time", when, "type",
+                              mrx_event_type_name(ev->type), "author", ev->author, "author_name",
+                              mrxd_key_name(node, ev->author), "seq", (json_int_t)ev->seq,
+                              "summary", what);
+        /* the event's own fields, for programs */
+        if (e && ev->member[0])
+            json_object_set_new(e, "member", json_string(ev->member));
+        if (e && ev->bundle[0])
+            json_object_set_new(e, "bundle", json_string(ev->bundle));
+        if (e && ev->peer[0])
+            json_object_set_new(e, "peer", json_string(ev->peer));
+        if (e && ev->type == MRX_EV_BUNDLE_ADDED) {
+            json_object_set_new(e, "kind", json_string(mrx_kind_name(ev->kind)));
+            json_object_set_new(e, "size", json_integer((json_int_t)ev->size));
+            json_object_set_new(e, "held", json_boolean(mrx_store_has(node, mrx_ledger_case_id(ledger),
+                                                                      ev->bundle)));
+        }
+        json_array_append_new(events, e);
     }
     for (size_t i = 0; i < mrx_case_member_count(c); i++) {
         const mrx_member *m = mrx_case_member_at(c, i);
@@ -408,17 +421,6 @@ out:
     return rc;
 }
 
-/* The case's bundle store. */
-static char *
-store_dir(mrx_node *node, mrx_ledger *ledger)
-{
-    char *dir = NULL;
-
-    if (asprintf(&dir, "%s/%s/" BUNDLES_DIR, mrx_node_cases(node), mrx_ledger_case_id(ledger)) < 0)
-        return NULL;
-    return dir;
-}
-
 int
 mrxd_op_add(mrxd_job *job, json_t **result)
 {
@@ -450,7 +452,7 @@ mrxd_op_add(mrxd_job *job, json_t **result)
         (rc = mrx_case_import_member_keys(c, node)) < 0)
         goto out;
     paths = mrx_control_array(mrxd_job_request(job), "paths");
-    if (!(store = store_dir(node, ledger)) ||
+    if (!(store = mrx_store_dir(node, mrx_ledger_case_id(ledger))) ||
         !(inputs = calloc(json_array_size(paths), sizeof *inputs))) {
         rc = no_memory();
         goto out;
@@ -566,7 +568,7 @@ mrxd_op_get(mrxd_job *job, json_t **result)
                                        arg, bad_feeds ? " (some feeds did not verify)" : "");
         goto out;
     }
-    if (!(store = store_dir(node, ledger)) ||
+    if (!(store = mrx_store_dir(node, mrx_ledger_case_id(ledger))) ||
         asprintf(&path, "%s/%s.mrx", store, f.found.bundle) < 0) {
         path = NULL;
         rc = no_memory();

@@ -18,13 +18,16 @@
 #include "mrx_error.h"
 #include "mrx_fs.h"
 #include "mrx_ledger.h"
+#include "mrx_store.h"
 #include "mrx_wire.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_DOMAIN "mrx"
@@ -33,6 +36,34 @@
 #define SERVER_IDLE_MS (10 * 60 * 1000) /* a server session unheard from is dropped */
 #define REDIAL_FIRST_MS 3000       /* a peer that never answered is dialed again, */
 #define REDIAL_MAX_MS 60000        /* backing off to this */
+#define FETCH_WINDOW 16            /* chunks a fetch lets the sender have in flight */
+#define FETCH_STALL_MS 30000       /* a fetch with no chunk for this long is left for a later round */
+#define SENDS_MAX 4                /* bundles sent to one session at a time */
+
+/* A bundle this node may hold and lacks, to ask a peer for. */
+typedef struct want {
+    char case_id[MRX_SHA256_HEX_LEN + 1];
+    char bundle[MRX_SHA256_HEX_LEN + 1];
+    uint64_t size;                 /* as its bundle-added says */
+} want;
+
+/* The bundle being fetched from a session's peer. */
+typedef struct fetch {
+    want what;
+    mrx_store_partial *partial;    /* where it goes */
+    uint64_t uncredited;           /* chunks written since we last gave credit */
+    int64_t heard_at;              /* ms: last chunk (or the FETCH) */
+} fetch;
+
+/* A bundle being sent to a session's peer. */
+typedef struct send {
+    char case_id[MRX_SHA256_HEX_LEN + 1];
+    char bundle[MRX_SHA256_HEX_LEN + 1];
+    int fd;                        /* the stored bundle */
+    uint64_t offset;               /* the next chunk */
+    uint64_t size;                 /* the file's */
+    uint64_t credit;               /* chunks the peer will take now */
+} send_t;
 
 typedef struct session {
     char key[80];                  /* "c:FPR" (we connected) or "s:ROUTINGID" */
@@ -48,6 +79,11 @@ typedef struct session {
     char endpoint[MRX_ENDPOINT_MAX + 1];    /* client: where it listens */
     int64_t dialed_at;             /* client: ms, when the socket was made */
     int64_t redial_ms;             /* client: how long to wait for an answer before dialing again */
+    struct actor *a;               /* whose session it is */
+    zlistx_t *wants;               /* of want: bundles to ask this peer for */
+    fetch *in;                     /* the bundle coming from it, or NULL */
+    send_t *out[SENDS_MAX];        /* bundles going to it */
+    size_t pending;                /* our requests it has not answered yet */
 } session;
 
 typedef struct actor {
@@ -66,6 +102,8 @@ typedef struct actor {
     int64_t keys_read_at;          /* ms: when curve_keys was read */
     zloop_t *loop;
     int64_t last_round;            /* ms: last periodic round */
+    zhashx_t *fetching;            /* bundle id -> key of the session fetching it */
+    unsigned char *chunk;          /* MRX_WIRE_CHUNK_MAX bytes, to read a chunk into */
 } actor;
 
 struct mrxd_sync {
@@ -76,6 +114,10 @@ struct mrxd_sync {
  * Sessions
  */
 
+static void fetch_end(session *s);
+static void send_end(session *s, size_t i);
+static void plan_fetches(struct actor *a, session *s, const char *case_id);
+
 static void
 session_destroy(void **item)
 {
@@ -83,6 +125,10 @@ session_destroy(void **item)
 
     if (!s)
         return;
+    fetch_end(s);
+    for (size_t i = 0; i < SENDS_MAX; i++)
+        send_end(s, i);
+    zlistx_destroy(&s->wants);
     if (s->client)
         zsock_destroy(&s->sock);
     zframe_destroy(&s->rid);
@@ -90,18 +136,47 @@ session_destroy(void **item)
     *item = NULL;
 }
 
-/* Send msg (consumed) to the session's peer, never blocking. */
-static void
+/* Send msg (consumed) to the session's peer, never blocking; -1 if it
+ * could not take it now (it gets it in the next round). */
+static int
 session_send(session *s, zmsg_t **msg)
 {
-    if (!*msg)
-        return;
+    if (!*msg || !s->sock)
+        return -1;
     if (!s->client)
         zmsg_pushmem(*msg, zframe_data(s->rid), zframe_size(s->rid));
-    /* a peer that cannot take it now gets it in the next round */
     zsock_set_sndtimeo(s->sock, 0);
-    if (zmsg_send(msg, s->sock) != 0)
+    if (zmsg_send(msg, s->sock) != 0) {
         zmsg_destroy(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+want_destroy(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/* A new session (not yet in the table). */
+static session *
+session_new(actor *a, const char *key, const char *peer)
+{
+    session *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    if (!(s->wants = zlistx_new())) {
+        free(s);
+        return NULL;
+    }
+    zlistx_set_destructor(s->wants, want_destroy);
+    snprintf(s->key, sizeof s->key, "%s", key);
+    snprintf(s->peer, sizeof s->peer, "%s", peer);
+    s->a = a;
+    return s;
 }
 
 static void
@@ -370,6 +445,9 @@ on_heads_ok(actor *a, session *s, const mrx_wire_msg *m)
     if (req->n_feeds) {
         msg = mrx_wire_encode(req);
         session_send(s, &msg);
+    } else {
+        /* the ledger is as far as the peer's: now the bundles */
+        plan_fetches(a, s, m->case_id);
     }
 out:
     mrx_wire_msg_destroy(&req);
@@ -441,6 +519,368 @@ out:
     mrx_ledger_destroy(&ledger);
 }
 
+/* ---------------------------------------------------------------------
+ * Bundles: the puller asks for those it may hold and lacks, one at a
+ * time from each peer, with credit for FETCH_WINDOW chunks ahead; the
+ * sender sends no more than it has credit for.
+ */
+
+/* Write down, in our own feed, that bundle went to or came from peer;
+ * an event the ledger would not take from us is not written. */
+static void
+record_transfer(actor *a, const char *case_id, mrx_event_type type, const char *bundle,
+                const char *peer)
+{
+    mrx_ledger_author author = {mrx_node_pgp(a->node), mrx_node_config(a->node)->fpr,
+                                mrx_node_config(a->node)->name};
+    mrx_ledger *ledger = NULL;
+    mrx_case *c = NULL;
+    mrx_event ev;
+
+    if (open_case(&ledger, a, case_id) < 0 ||
+        mrx_case_load(&c, ledger, mrx_node_pgp(a->node)) < 0 ||
+        mrx_case_may_write(c, author.fpr, type, MRX_KIND_RECORDS) < 0)
+        goto out;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    strcpy(ev.bundle, bundle);
+    strcpy(ev.peer, peer);
+    if (mrx_ledger_append(ledger, &author, &ev, NULL, NULL) < 0)
+        mrxd_log(MRX_LOG_WARNING, "sync: case %.12s: cannot record %s: %s", case_id,
+                 mrx_event_type_name(type), mrx_error_last());
+    else
+        notify_peers(a, case_id, NULL);
+out:
+    mrx_case_destroy(&c);
+    mrx_ledger_destroy(&ledger);
+}
+
+/* Stop fetching from s; what arrived stays for a later resume. */
+static void
+fetch_end(session *s)
+{
+    if (!s->in)
+        return;
+    mrx_store_partial_destroy(&s->in->partial);
+    if (s->a && s->a->fetching)
+        zhashx_delete(s->a->fetching, s->in->what.bundle);
+    free(s->in);
+    s->in = NULL;
+}
+
+static int
+send_fetch(session *s, uint64_t offset)
+{
+    mrx_wire_msg m;
+    zmsg_t *msg;
+
+    memset(&m, 0, sizeof m);
+    m.command = MRX_WIRE_FETCH;
+    strcpy(m.case_id, s->in->what.case_id);
+    strcpy(m.bundle, s->in->what.bundle);
+    m.offset = offset;
+    m.credit = FETCH_WINDOW;
+    msg = mrx_wire_encode(&m);
+    return session_send(s, &msg);
+}
+
+static void fetch_next(actor *a, session *s);
+
+/* All of the bundle is in: keep it if it is what the ledger names. */
+static void
+fetch_done(actor *a, session *s)
+{
+    want what = s->in->what;
+    int rc = mrx_store_partial_commit(&s->in->partial);
+
+    fetch_end(s);
+    if (rc < 0) {
+        /* the id names the bundle; a corrupt copy is never stored */
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: %s", s->peer, what.case_id,
+                 mrx_error_last());
+    } else {
+        mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: bundle %s stored (%llu bytes)",
+                 s->peer, what.case_id, what.bundle, (unsigned long long)what.size);
+        record_transfer(a, what.case_id, MRX_EV_BUNDLE_FETCHED, what.bundle, s->peer);
+    }
+    fetch_next(a, s);
+}
+
+/* Ask s's peer for the next bundle wanted from it, unless one is coming. */
+static void
+fetch_next(actor *a, session *s)
+{
+    want *w;
+
+    while (!s->in && s->ready && (w = zlistx_first(s->wants))) {
+        want what = *w;
+        uint64_t offset = 0;
+        mrx_store_partial *partial = NULL;
+
+        zlistx_delete(s->wants, zlistx_cursor(s->wants));
+        if (zhashx_lookup(a->fetching, what.bundle) ||
+            mrx_store_has(a->node, what.case_id, what.bundle))
+            continue;
+        if (mrx_store_partial_open(&partial, &offset, a->node, what.case_id, what.bundle,
+                                   what.size) < 0) {
+            mrxd_log(MRX_LOG_WARNING, "sync: case %.12s: %s", what.case_id, mrx_error_last());
+            continue;
+        }
+        if (!(s->in = calloc(1, sizeof *s->in))) {
+            mrx_store_partial_destroy(&partial);
+            return;
+        }
+        s->in->what = what;
+        s->in->partial = partial;
+        s->in->heard_at = zclock_mono();
+        zhashx_insert(a->fetching, what.bundle, s->key);
+        if (mrx_store_partial_complete(partial)) {
+            fetch_done(a, s); /* it all arrived before an interruption */
+            return;
+        }
+        mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: fetching bundle %.16s, %s %llu of "
+                 "%llu bytes",
+                 s->peer, what.case_id, what.bundle, offset ? "resuming at" : "from",
+                 (unsigned long long)offset, (unsigned long long)what.size);
+        if (send_fetch(s, offset) < 0)
+            fetch_end(s);
+    }
+}
+
+/* The ledger of case_id is as far as s's peer's: want every bundle of it
+ * this node may hold and lacks. */
+static void
+plan_fetches(actor *a, session *s, const char *case_id)
+{
+    mrx_ledger *ledger = NULL;
+    mrx_event *bundles = NULL;
+    mrx_case *c = NULL;
+    size_t n = 0;
+
+    if (open_case(&ledger, a, case_id) < 0 || mrx_case_load(&c, ledger, mrx_node_pgp(a->node)) < 0 ||
+        mrx_case_bundles(ledger, mrx_node_pgp(a->node), &bundles, &n, NULL) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        want *w;
+        int listed = 0;
+        if (!mrx_case_may_hold(c, mrx_node_config(a->node)->fpr, &bundles[i]) ||
+            mrx_store_has(a->node, case_id, bundles[i].bundle) ||
+            (s->in && strcmp(s->in->what.bundle, bundles[i].bundle) == 0))
+            continue;
+        for (w = zlistx_first(s->wants); w && !listed; w = zlistx_next(s->wants))
+            listed = strcmp(w->bundle, bundles[i].bundle) == 0;
+        if (listed || !(w = calloc(1, sizeof *w)))
+            continue;
+        strcpy(w->case_id, case_id);
+        strcpy(w->bundle, bundles[i].bundle);
+        w->size = bundles[i].size;
+        zlistx_add_end(s->wants, w);
+    }
+    fetch_next(a, s);
+out:
+    free(bundles);
+    mrx_case_destroy(&c);
+    mrx_ledger_destroy(&ledger);
+}
+
+static void
+on_chunk(actor *a, session *s, const mrx_wire_msg *m)
+{
+    fetch *f = s->in;
+    mrx_wire_msg credit;
+    zmsg_t *msg;
+
+    /* what a fetch given up still had in flight is dropped */
+    if (!f || strcmp(f->what.bundle, m->bundle) != 0 || strcmp(f->what.case_id, m->case_id) != 0)
+        return;
+    f->heard_at = zclock_mono();
+    if (mrx_store_partial_write(f->partial, m->offset, m->data, m->data_len) < 0) {
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: %s", s->peer, m->case_id,
+                 mrx_error_last());
+        fetch_end(s);
+        fetch_next(a, s);
+        return;
+    }
+    if (mrx_store_partial_complete(f->partial)) {
+        fetch_done(a, s);
+        return;
+    }
+    /* credit goes back in batches: half a window at a time */
+    if (++f->uncredited >= FETCH_WINDOW / 2) {
+        memset(&credit, 0, sizeof credit);
+        credit.command = MRX_WIRE_CREDIT;
+        strcpy(credit.case_id, m->case_id);
+        strcpy(credit.bundle, m->bundle);
+        credit.credit = f->uncredited;
+        f->uncredited = 0;
+        msg = mrx_wire_encode(&credit);
+        session_send(s, &msg);
+    }
+}
+
+static void
+send_end(session *s, size_t i)
+{
+    if (!s->out[i])
+        return;
+    close(s->out[i]->fd);
+    free(s->out[i]);
+    s->out[i] = NULL;
+}
+
+/* Send as many chunks of out[i] as the peer has credit for; once the
+ * last is out, the serving goes into our feed. */
+static void
+send_chunks(actor *a, session *s, size_t i)
+{
+    send_t *o = s->out[i];
+    mrx_wire_msg m;
+    zmsg_t *msg;
+
+    memset(&m, 0, sizeof m);
+    m.command = MRX_WIRE_CHUNK;
+    strcpy(m.case_id, o->case_id);
+    strcpy(m.bundle, o->bundle);
+    while (o->credit > 0 && o->offset < o->size) {
+        size_t len = o->size - o->offset < MRX_WIRE_CHUNK_MAX ? (size_t)(o->size - o->offset)
+                                                               : MRX_WIRE_CHUNK_MAX;
+        ssize_t got = mrx_fs_read_full(o->fd, a->chunk, len);
+        if (got != (ssize_t)len) {
+            mrxd_log(MRX_LOG_WARNING, "sync: case %.12s: cannot read bundle %.16s", o->case_id,
+                     o->bundle);
+            send_end(s, i);
+            return;
+        }
+        m.offset = o->offset;
+        m.data = a->chunk;
+        m.data_len = len;
+        msg = mrx_wire_encode(&m);
+        if (session_send(s, &msg) < 0) {
+            /* the peer's fetch stalls and is asked again */
+            send_end(s, i);
+            return;
+        }
+        o->offset += len;
+        o->credit--;
+    }
+    if (o->offset == o->size) {
+        char case_id[MRX_SHA256_HEX_LEN + 1], bundle[MRX_SHA256_HEX_LEN + 1];
+        strcpy(case_id, o->case_id);
+        strcpy(bundle, o->bundle);
+        send_end(s, i);
+        mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: bundle %.16s sent", s->peer,
+                 case_id, bundle);
+        record_transfer(a, case_id, MRX_EV_BUNDLE_SERVED, bundle, s->peer);
+    }
+}
+
+/* A bundle of the case that the peer may hold and we hold, opened; or an
+ * ERROR sent. */
+static int
+served_bundle(actor *a, session *s, const mrx_wire_msg *req, int *fd, uint64_t *size)
+{
+    mrx_ledger *ledger = served_case(a, s, "FETCH", req->case_id);
+    mrx_event *bundles = NULL, *found = NULL;
+    mrx_case *c = NULL;
+    char *path = NULL;
+    struct stat st;
+    size_t n = 0;
+    int rc = -1;
+
+    *fd = -1;
+    if (!ledger)
+        return -1;
+    if (mrx_case_load(&c, ledger, mrx_node_pgp(a->node)) < 0 ||
+        mrx_case_bundles(ledger, mrx_node_pgp(a->node), &bundles, &n, NULL) < 0) {
+        send_error(s, "FETCH", MRX_WIRE_EINTERNAL, "cannot read the case");
+        goto out;
+    }
+    for (size_t i = 0; i < n && !found; i++)
+        if (strcmp(bundles[i].bundle, req->bundle) == 0)
+            found = &bundles[i];
+    if (found && !mrx_case_may_hold(c, s->peer, found)) {
+        send_error(s, "FETCH", MRX_WIRE_EDENIED, "that bundle is not yours to hold");
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s asked for a bundle it may not hold", s->peer);
+        goto out;
+    }
+    if (!found || !(path = mrx_store_path(a->node, req->case_id, req->bundle)) ||
+        (*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 || fstat(*fd, &st) != 0) {
+        send_error(s, "FETCH", MRX_WIRE_ENOTFOUND, "no such bundle here");
+        goto out;
+    }
+    if (req->offset > (uint64_t)st.st_size) {
+        send_error(s, "FETCH", MRX_WIRE_EMALFORMED, "offset beyond the bundle");
+        goto out;
+    }
+    *size = (uint64_t)st.st_size;
+    rc = 0;
+out:
+    if (rc < 0 && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    free(path);
+    free(bundles);
+    mrx_case_destroy(&c);
+    mrx_ledger_destroy(&ledger);
+    return rc;
+}
+
+static void
+on_fetch(actor *a, session *s, const mrx_wire_msg *m)
+{
+    size_t slot = SENDS_MAX;
+    uint64_t size = 0;
+    send_t *o;
+    int fd;
+
+    for (size_t i = 0; i < SENDS_MAX; i++)
+        if (s->out[i] && strcmp(s->out[i]->bundle, m->bundle) == 0)
+            send_end(s, i); /* asked again: from where it says now */
+    for (size_t i = 0; i < SENDS_MAX && slot == SENDS_MAX; i++)
+        if (!s->out[i])
+            slot = i;
+    if (slot == SENDS_MAX) {
+        send_error(s, "FETCH", MRX_WIRE_ELIMIT, "too many bundles at once");
+        return;
+    }
+    if (served_bundle(a, s, m, &fd, &size) < 0)
+        return;
+    if (!(o = calloc(1, sizeof *o)) || lseek(fd, (off_t)m->offset, SEEK_SET) < 0) {
+        free(o);
+        close(fd);
+        send_error(s, "FETCH", MRX_WIRE_EINTERNAL, "cannot read that bundle");
+        return;
+    }
+    strcpy(o->case_id, m->case_id);
+    strcpy(o->bundle, m->bundle);
+    o->fd = fd;
+    o->offset = m->offset;
+    o->size = size;
+    o->credit = m->credit;
+    s->out[slot] = o;
+    mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: sending bundle %.16s from %llu of %llu "
+             "bytes",
+             s->peer, m->case_id, m->bundle, (unsigned long long)m->offset,
+             (unsigned long long)size);
+    send_chunks(a, s, slot);
+}
+
+static void
+on_credit(actor *a, session *s, const mrx_wire_msg *m)
+{
+    for (size_t i = 0; i < SENDS_MAX; i++)
+        if (s->out[i] && strcmp(s->out[i]->bundle, m->bundle) == 0 &&
+            strcmp(s->out[i]->case_id, m->case_id) == 0) {
+            s->out[i]->credit += m->credit;
+            if (s->out[i]->credit > MRX_WIRE_CREDIT_MAX)
+                s->out[i]->credit = MRX_WIRE_CREDIT_MAX;
+            send_chunks(a, s, i);
+            return;
+        }
+    send_error(s, "CREDIT", MRX_WIRE_ENOTFOUND, "no such bundle being sent");
+}
+
 static void
 on_hello(actor *a, session *s, const mrx_wire_msg *m)
 {
@@ -465,6 +905,11 @@ on_hello(actor *a, session *s, const mrx_wire_msg *m)
                  s->client ? "we connected" : "it connected");
     s->ready = 1;
     s->redial_ms = REDIAL_FIRST_MS;
+    /* a session begun again starts its bundles again too */
+    fetch_end(s);
+    zlistx_purge(s->wants);
+    for (size_t i = 0; i < SENDS_MAX; i++)
+        send_end(s, i);
     /* and both pull */
     send_simple(s, MRX_WIRE_CASES, NULL);
 }
@@ -535,9 +980,26 @@ handle(actor *a, session *s, zmsg_t *msg)
     case MRX_WIRE_NOTIFY:
         send_simple(s, MRX_WIRE_CASES, NULL);
         break;
+    case MRX_WIRE_FETCH:
+        on_fetch(a, s, m);
+        break;
+    case MRX_WIRE_CHUNK:
+        on_chunk(a, s, m);
+        break;
+    case MRX_WIRE_CREDIT:
+        on_credit(a, s, m);
+        break;
+    case MRX_WIRE_VIEW:
+        break;
     case MRX_WIRE_ERROR:
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s refused %s (code %llu)", s->peer,
                  m->error_command, (unsigned long long)m->error_code);
+        /* the bundle asked for is not to be had there: the next one */
+        if (s->in && (strcmp(m->error_command, "FETCH") == 0 ||
+                      strcmp(m->error_command, "CREDIT") == 0)) {
+            fetch_end(s);
+            fetch_next(a, s);
+        }
         /* the peer lost our session (it restarted, or the connection was
          * made anew): greet it again */
         if (s->client && m->error_code == MRX_WIRE_EORDER) {
@@ -672,13 +1134,11 @@ on_server(zloop_t *loop, zsock_t *router, void *arg)
     for (size_t i = 0; i < zframe_size(rid); i++)
         snprintf(key + 2 + 2 * i, sizeof key - 2 - 2 * i, "%02x", zframe_data(rid)[i]);
     if (!(s = zhashx_lookup(a->sessions, key))) {
-        if (!(s = calloc(1, sizeof *s))) {
+        if (!(s = session_new(a, key, user))) {
             zframe_destroy(&rid);
             zmsg_destroy(&msg);
             return 0;
         }
-        snprintf(s->key, sizeof s->key, "%s", key);
-        snprintf(s->peer, sizeof s->peer, "%s", user);
         s->sock = router;
         s->rid = rid;
         rid = NULL;
@@ -765,19 +1225,18 @@ connect_peers(actor *a)
         session *s;
         snprintf(key, sizeof key, "c:%s", mrx_cert_fpr(peers[i]));
         if (mrx_cert_endpoint_count(peers[i]) == 0 || zhashx_lookup(a->sessions, key) ||
-            !(s = calloc(1, sizeof *s))) {
+            !(s = session_new(a, key, mrx_cert_fpr(peers[i])))) {
             mrx_cert_destroy(&peers[i]);
             continue;
         }
-        snprintf(s->key, sizeof s->key, "%s", key);
-        snprintf(s->peer, sizeof s->peer, "%s", mrx_cert_fpr(peers[i]));
         snprintf(s->server_key, sizeof s->server_key, "%s", mrx_cert_curve(peers[i]));
         snprintf(s->endpoint, sizeof s->endpoint, "%s", mrx_cert_endpoint(peers[i], 0));
         s->client = 1;
         s->redial_ms = REDIAL_FIRST_MS;
         if (dial(a, s) < 0) {
             mrxd_log(MRX_LOG_WARNING, "sync: cannot connect to peer %.16s", s->peer);
-            free(s);
+            void *item = s;
+            session_destroy(&item);
         } else {
             zhashx_insert(a->sessions, key, s);
         }
@@ -812,6 +1271,12 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
         if (s->client && !s->ready && now - s->dialed_at >= s->redial_ms) {
             s->redial_ms = s->redial_ms * 2 > REDIAL_MAX_MS ? REDIAL_MAX_MS : s->redial_ms * 2;
             dial(a, s);
+        }
+        if (s->in && now - s->in->heard_at > FETCH_STALL_MS) {
+            mrxd_log(MRX_LOG_INFO, "sync: peer %.16s: bundle %.16s stalled; left for a later round",
+                     s->peer, s->in->what.bundle);
+            fetch_end(s);
+            fetch_next(a, s);
         }
         if (s->client && s->sock && (round || (!s->ready && now - s->hello_at >= HELLO_RETRY_MS)))
             send_hello(a, s);
@@ -902,8 +1367,14 @@ sync_actor(zsock_t *pipe, void *arg)
     a.pipe = pipe;
     a.sessions = zhashx_new();
     zhashx_set_destructor(a.sessions, session_destroy);
+    a.fetching = zhashx_new();
+    a.chunk = malloc(MRX_WIRE_CHUNK_MAX);
     a.loop = zloop_new();
     zsock_signal(pipe, 0); /* zactor_new waits for this; then we say how it went */
+    if (!a.fetching || !a.chunk) {
+        zstr_send(pipe, "out of memory");
+        goto out;
+    }
     if ((rc = mrx_node_open(&a.node, a.info->home)) < 0 || (rc = actor_setup(&a)) < 0) {
         zstr_send(pipe, mrx_error_last());
         goto out;
@@ -924,6 +1395,8 @@ sync_actor(zsock_t *pipe, void *arg)
         ;
 out:
     zhashx_destroy(&a.sessions);
+    zhashx_destroy(&a.fetching);
+    free(a.chunk);
     zhashx_destroy(&a.curve_keys);
     zloop_destroy(&a.loop);
     for (size_t i = 0; i < a.n_servers; i++)

@@ -12,7 +12,8 @@ static const char *const names[] = {
     [MRX_WIRE_HELLO] = "HELLO",     [MRX_WIRE_CASES] = "CASES", [MRX_WIRE_CASES_OK] = "CASES-OK",
     [MRX_WIRE_HEADS] = "HEADS",     [MRX_WIRE_HEADS_OK] = "HEADS-OK",
     [MRX_WIRE_FEEDS] = "FEEDS",     [MRX_WIRE_PACK] = "PACK",   [MRX_WIRE_NOTIFY] = "NOTIFY",
-    [MRX_WIRE_ERROR] = "ERROR",
+    [MRX_WIRE_ERROR] = "ERROR",     [MRX_WIRE_FETCH] = "FETCH", [MRX_WIRE_CHUNK] = "CHUNK",
+    [MRX_WIRE_CREDIT] = "CREDIT",   [MRX_WIRE_VIEW] = "VIEW",
 };
 
 #define N_COMMANDS (sizeof names / sizeof names[0])
@@ -204,6 +205,45 @@ read_data(struct cursor *c, mrx_wire_msg *m, size_t max, const char *what)
     return 0;
 }
 
+/* A credit: 1 to MRX_WIRE_CREDIT_MAX chunks. */
+static int
+read_credit(struct cursor *c, mrx_wire_msg *m)
+{
+    int rc;
+
+    if ((rc = read_u64(c, &m->credit, "credit")) < 0)
+        return rc;
+    if (m->credit == 0)
+        return malformed(c, MRX_WIRE_EMALFORMED, "credit");
+    if (m->credit > MRX_WIRE_CREDIT_MAX)
+        return malformed(c, MRX_WIRE_ELIMIT, "credit");
+    return 0;
+}
+
+/* An offset into a bundle: a whole number of chunks. */
+static int
+read_offset(struct cursor *c, mrx_wire_msg *m)
+{
+    int rc;
+
+    if ((rc = read_u64(c, &m->offset, "offset")) < 0)
+        return rc;
+    if (m->offset % MRX_WIRE_CHUNK_MAX != 0)
+        return malformed(c, MRX_WIRE_EMALFORMED, "offset");
+    return 0;
+}
+
+/* The case and bundle that FETCH, CHUNK and CREDIT begin with. */
+static int
+read_case_bundle(struct cursor *c, mrx_wire_msg *m)
+{
+    int rc;
+
+    if ((rc = read_hex(c, m->case_id, MRX_SHA256_HEX_LEN, 0, "case id")) < 0)
+        return rc;
+    return read_hex(c, m->bundle, MRX_SHA256_HEX_LEN, 0, "bundle id");
+}
+
 static int
 decode_fields(struct cursor *c, mrx_wire_msg *m)
 {
@@ -248,6 +288,23 @@ decode_fields(struct cursor *c, mrx_wire_msg *m)
         if ((rc = read_u64(c, &m->error_code, "error code")) < 0)
             return rc;
         return read_text(c, &m->text, MRX_WIRE_ERROR_MAX, 1, "error message");
+    case MRX_WIRE_FETCH:
+        if ((rc = read_case_bundle(c, m)) < 0 || (rc = read_offset(c, m)) < 0)
+            return rc;
+        return read_credit(c, m);
+    case MRX_WIRE_CHUNK:
+        if ((rc = read_case_bundle(c, m)) < 0 || (rc = read_offset(c, m)) < 0 ||
+            (rc = read_data(c, m, MRX_WIRE_CHUNK_MAX, "chunk")) < 0)
+            return rc;
+        return m->data_len ? 0 : malformed(c, MRX_WIRE_EMALFORMED, "an empty chunk");
+    case MRX_WIRE_CREDIT:
+        if ((rc = read_case_bundle(c, m)) < 0)
+            return rc;
+        return read_credit(c, m);
+    case MRX_WIRE_VIEW:
+        if ((rc = read_hex(c, m->case_id, MRX_SHA256_HEX_LEN, 0, "case id")) < 0)
+            return rc;
+        return read_text(c, &m->text, MRX_WIRE_VIEW_MAX, 0, "view");
     }
     return malformed(c, MRX_WIRE_EUNKNOWN, "unknown command");
 }
@@ -331,8 +388,10 @@ mrx_wire_encode(const mrx_wire_msg *m)
 
     if (m->n_feeds > MRX_WIRE_FEEDS_MAX || m->n_cases > MRX_WIRE_CASES_MAX ||
         m->data_len > MRX_WIRE_PACK_MAX ||
-        (m->text && strlen(m->text) > (m->command == MRX_WIRE_HELLO ? MRX_CERT_MAX
-                                                                    : MRX_WIRE_ERROR_MAX))) {
+        (m->command == MRX_WIRE_CHUNK && m->data_len > MRX_WIRE_CHUNK_MAX) ||
+        (m->text && strlen(m->text) > (m->command == MRX_WIRE_HELLO  ? MRX_CERT_MAX
+                                       : m->command == MRX_WIRE_VIEW ? MRX_WIRE_VIEW_MAX
+                                                                     : MRX_WIRE_ERROR_MAX))) {
         mrx_error_set(MRX_ELIMIT, "%s: over a limit of the protocol",
                       mrx_wire_command_name(m->command));
         return NULL;
@@ -374,6 +433,22 @@ mrx_wire_encode(const mrx_wire_msg *m)
     case MRX_WIRE_ERROR:
         zmsg_addstr(msg, m->error_command);
         add_u64(msg, m->error_code);
+        zmsg_addstr(msg, m->text);
+        break;
+    case MRX_WIRE_FETCH:
+    case MRX_WIRE_CHUNK:
+    case MRX_WIRE_CREDIT:
+        zmsg_addstr(msg, m->case_id);
+        zmsg_addstr(msg, m->bundle);
+        if (m->command != MRX_WIRE_CREDIT)
+            add_u64(msg, m->offset);
+        if (m->command == MRX_WIRE_CHUNK)
+            zmsg_addmem(msg, m->data, m->data_len);
+        else
+            add_u64(msg, m->credit);
+        break;
+    case MRX_WIRE_VIEW:
+        zmsg_addstr(msg, m->case_id);
         zmsg_addstr(msg, m->text);
         break;
     }

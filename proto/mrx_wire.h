@@ -24,6 +24,9 @@
 #define MRX_WIRE_ERROR_MAX 512           /* bytes of an error text */
 #define MRX_WIRE_COMMAND_MAX 16          /* bytes of a command name */
 #define MRX_WIRE_COMMIT_LEN 40           /* hex digits of a git commit id */
+#define MRX_WIRE_CHUNK_MAX (256 * 1024)  /* bytes of a CHUNK's data: a whole chunk */
+#define MRX_WIRE_CREDIT_MAX 64           /* chunks one FETCH or CREDIT allows */
+#define MRX_WIRE_VIEW_MAX (80 * 1024)    /* bytes of a signed view */
 
 typedef enum mrx_wire_command {
     MRX_WIRE_HELLO,
@@ -35,6 +38,10 @@ typedef enum mrx_wire_command {
     MRX_WIRE_PACK,
     MRX_WIRE_NOTIFY,
     MRX_WIRE_ERROR,
+    MRX_WIRE_FETCH,
+    MRX_WIRE_CHUNK,
+    MRX_WIRE_CREDIT,
+    MRX_WIRE_VIEW,
 } mrx_wire_command;
 
 /* ERROR codes (docs/protocol.md, section 8). */
@@ -64,15 +71,18 @@ typedef struct mrx_wire_feed {
 
 typedef struct mrx_wire_msg {
     mrx_wire_command command;
-    char case_id[MRX_SHA256_HEX_LEN + 1]; /* HEADS, HEADS-OK, FEEDS, PACK, NOTIFY */
-    char *text;                           /* HELLO: certificate; ERROR: message */
+    char case_id[MRX_SHA256_HEX_LEN + 1]; /* every command but HELLO, CASES(-OK), ERROR */
+    char bundle[MRX_SHA256_HEX_LEN + 1];  /* FETCH, CHUNK, CREDIT */
+    uint64_t offset;                      /* FETCH: from where; CHUNK: where its data goes */
+    uint64_t credit;                      /* FETCH, CREDIT: chunks the sender may send */
+    char *text;                           /* HELLO: certificate; ERROR: message; VIEW: the view */
     char error_command[MRX_WIRE_COMMAND_MAX + 1]; /* ERROR: what was refused */
     uint64_t error_code;                  /* ERROR: mrx_wire_error */
     mrx_wire_case *cases;                 /* CASES-OK */
     size_t n_cases;
     mrx_wire_feed *feeds;                 /* HEADS-OK, FEEDS, PACK */
     size_t n_feeds;
-    void *data;                           /* PACK: the git pack */
+    void *data;                           /* PACK: the git pack; CHUNK: the bytes */
     size_t data_len;
 } mrx_wire_msg;
 

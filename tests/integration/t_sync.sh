@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # t_sync: real daemons on loopback sync a case's ledger over CURVE
-# ZeroMQ. The facilitator listens; the patient, the clinic and the
+# ZeroMQ, then its bundles. The facilitator listens; the patient, the clinic and the
 # reviewer connect only to it. The clinic's events reach the reviewer
 # through the facilitator, checked with git itself on arrival.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 10
+plan 18
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
@@ -63,6 +63,38 @@ done
     not_ok "$bad events do not verify"
 [[ $(mrx --home "$rev" --json case show "$id" | jq '.problems | length') == 0 ]] &&
     ok "every feed verifies on the reviewer" || not_ok "feeds refused on the reviewer"
+
+# the bundle follows the ledger: to the relay (ciphertext it cannot read),
+# and from the relay to the reviewer and the patient, its readers
+bid=$(mrx --home "$clinic" --json case show "$id" | jq -r '[.events[] | select(.type == "bundle-added")][0].bundle')
+held() { [[ -f $1/cases/$id/bundles/$bid.mrx ]]; }
+wait_for 90 held "$fac" && ok "the relay stores the clinic's bundle" ||
+    not_ok "the relay lacks the bundle" "$(grep -i bundle "$fac.log" | tail -5)"
+wait_for 90 held "$rev" && ok "the reviewer gets it through the relay" ||
+    not_ok "the reviewer lacks the bundle" "$(grep -i bundle "$rev.log" | tail -5)"
+wait_for 90 held "$pat" && ok "and the patient, the case's owner" ||
+    not_ok "the patient lacks the bundle" "$(grep -i bundle "$pat.log" | tail -5)"
+[[ $(sha256sum <"$rev/cases/$id/bundles/$bid.mrx" | cut -d' ' -f1) == "$bid" ]] &&
+    ok "what arrived hashes to its id (sha256sum)" || not_ok "the reviewer's copy is not the bundle"
+if GNUPGHOME=$fac/gnupg gpg --batch --decrypt "$fac/cases/$id/bundles/$bid.mrx" >/dev/null 2>&1; then
+    not_ok "the relay's key decrypts the bundle"
+else
+    ok "the relay holds the bundle yet gpg with its key cannot decrypt it"
+fi
+mrx --home "$rev" get "$id" "$bid" --out "$t_root/rev-out" >/dev/null &&
+    cmp "$(find "$t_root/rev-out/records" -name UD_sample.pdf)" "$MRX_TESTDATA/docs/UD_sample.pdf" &&
+    ok "the reviewer opens it: the clinic's files, byte for byte" ||
+    not_ok "the reviewer cannot open the bundle" "$(ls -R "$t_root/rev-out" 2>&1 | head -5)"
+has_ev() { # HOME TYPE AUTHOR PEER: the case shows that event
+    mrx --home "$1" --json case show "$id" |
+        jq -e --arg t "$2" --arg a "$3" --arg p "$4" '.events[] | select(.type == $t and .author == $a and .peer == $p)'
+}
+wait_for 60 has_ev "$pat" bundle-served "$ffpr" "$rfpr" && wait_for 60 has_ev "$pat" bundle-fetched "$rfpr" "$ffpr" &&
+    ok "the patient sees the relay's bundle-served to the reviewer and the reviewer's bundle-fetched" ||
+    not_ok "served/fetched not seen by the patient" "$(mrx --home "$pat" case show "$id" | tail -8)"
+wait_for 60 has_ev "$pat" bundle-served "$cfpr" "$ffpr" && wait_for 60 has_ev "$pat" bundle-fetched "$ffpr" "$cfpr" &&
+    ok "and the clinic's serving to the relay, and the relay's fetching" ||
+    not_ok "clinic->relay transfer not recorded" "$(mrx --home "$pat" case show "$id" | tail -8)"
 
 [[ $(mrx --home "$rev" --json status | jq -r --arg f "$ffpr" '.peers[] | select(.fingerprint == $f) | .last_contact') == 20* ]] &&
     mrx --home "$rev" status | grep -q "facilitator .*last contact 20" &&
