@@ -32,6 +32,7 @@
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_DOMAIN "mrx"
 #define TICK_MS 1000               /* retry HELLO to peers not yet reached */
+#define GREET_MS 50                /* a HELLO the socket could not take yet is tried again */
 #define HELLO_RETRY_MS 1000        /* a HELLO with no answer is sent again */
 #define SERVER_IDLE_MS (10 * 60 * 1000) /* a server session unheard from is dropped */
 #define REDIAL_FIRST_MS 3000       /* a peer that never answered is dialed again, */
@@ -52,6 +53,8 @@ typedef struct fetch {
     want what;
     mrx_store_partial *partial;    /* where it goes */
     uint64_t uncredited;           /* chunks written since we last gave credit */
+    uint64_t granted;              /* chunks the sender may send, all told */
+    uint64_t needed;               /* chunks it has to send, all told */
     int64_t heard_at;              /* ms: last chunk (or the FETCH) */
 } fetch;
 
@@ -72,12 +75,13 @@ typedef struct session {
     zframe_t *rid;                 /* server: the connection's routing id */
     int client;                    /* we connected */
     int ready;                     /* HELLO exchanged */
-    int64_t hello_at;              /* ms: when our last HELLO went out */
+    int64_t hello_at;              /* ms: when our last HELLO went out; 0: none since dialing */
     int64_t heard_at;              /* ms: when it last sent anything */
     int64_t noted_at;              /* ms: when its last contact was written down */
     char server_key[MRX_CURVE_Z85_LEN + 1]; /* client: the peer's CURVE key */
     char endpoint[MRX_ENDPOINT_MAX + 1];    /* client: where it listens */
     int64_t dialed_at;             /* client: ms, when the socket was made */
+    zsock_t *monitor;              /* client: the DEALER's connection events (PAIR) */
     int64_t redial_ms;             /* client: how long to wait for an answer before dialing again */
     struct actor *a;               /* whose session it is */
     zlistx_t *wants;               /* of want: bundles to ask this peer for */
@@ -103,6 +107,7 @@ typedef struct actor {
     zloop_t *loop;
     int64_t last_round;            /* ms: last periodic round */
     zhashx_t *fetching;            /* bundle id -> key of the session fetching it */
+    zhashx_t *failed;              /* "BUNDLE:PEER" -> ms when a copy from there was refused */
     unsigned char *chunk;          /* MRX_WIRE_CHUNK_MAX bytes, to read a chunk into */
 } actor;
 
@@ -129,8 +134,14 @@ session_destroy(void **item)
     for (size_t i = 0; i < SENDS_MAX; i++)
         send_end(s, i);
     zlistx_destroy(&s->wants);
-    if (s->client)
+    if (s->monitor && s->a && s->a->loop)
+        zloop_reader_end(s->a->loop, s->monitor);
+    zsock_destroy(&s->monitor);
+    if (s->client) {
+        if (s->sock && s->a && s->a->loop)
+            zloop_reader_end(s->a->loop, s->sock);
         zsock_destroy(&s->sock);
+    }
     zframe_destroy(&s->rid);
     free(s);
     *item = NULL;
@@ -213,9 +224,10 @@ send_hello(actor *a, session *s)
         return;
     }
     msg = mrx_wire_encode(m);
-    session_send(s, &msg);
+    /* not connected yet (ZMQ_IMMEDIATE): on_greet tries again soon */
+    if (session_send(s, &msg) == 0)
+        s->hello_at = zclock_mono();
     mrx_wire_msg_destroy(&m);
-    s->hello_at = zclock_mono();
 }
 
 /* ---------------------------------------------------------------------
@@ -586,6 +598,41 @@ send_fetch(session *s, uint64_t offset)
 
 static void fetch_next(actor *a, session *s);
 
+static void
+failure_key(char *key, size_t len, const session *s, const char *bundle)
+{
+    snprintf(key, len, "%s:%s", bundle, s->peer);
+}
+
+static void
+note_failure(actor *a, session *s, const char *bundle)
+{
+    char key[MRX_SHA256_HEX_LEN + MRX_FPR_LEN + 2];
+
+    failure_key(key, sizeof key, s, bundle);
+    zhashx_update(a->failed, key, (void *)(intptr_t)zclock_mono());
+}
+
+/* Whether s's peer sent a bad copy of bundle within a sync interval. */
+static int
+failed_lately(actor *a, session *s, const char *bundle)
+{
+    char key[MRX_SHA256_HEX_LEN + MRX_FPR_LEN + 2];
+    int64_t at, interval;
+
+    failure_key(key, sizeof key, s, bundle);
+    if (!zhashx_lookup(a->failed, key))
+        return 0;
+    at = (int64_t)(intptr_t)zhashx_lookup(a->failed, key);
+    pthread_mutex_lock(a->info->config_lock);
+    interval = a->info->config->sync_interval;
+    pthread_mutex_unlock(a->info->config_lock);
+    if (zclock_mono() - at < interval * 1000)
+        return 1;
+    zhashx_delete(a->failed, key);
+    return 0;
+}
+
 /* All of the bundle is in: keep it if it is what the ledger names. */
 static void
 fetch_done(actor *a, session *s)
@@ -595,9 +642,11 @@ fetch_done(actor *a, session *s)
 
     fetch_end(s);
     if (rc < 0) {
-        /* the id names the bundle; a corrupt copy is never stored */
+        /* the id names the bundle; a corrupt copy is never stored, and
+         * that peer is not asked for it again before the next round */
         mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: %s", s->peer, what.case_id,
                  mrx_error_last());
+        note_failure(a, s, what.bundle);
     } else {
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: bundle %s stored (%llu bytes)",
                  s->peer, what.case_id, what.bundle, (unsigned long long)what.size);
@@ -642,6 +691,8 @@ fetch_next(actor *a, session *s)
                  "%llu bytes",
                  s->peer, what.case_id, what.bundle, offset ? "resuming at" : "from",
                  (unsigned long long)offset, (unsigned long long)what.size);
+        s->in->needed = (what.size - offset + MRX_STORE_CHUNK - 1) / MRX_STORE_CHUNK;
+        s->in->granted = FETCH_WINDOW;
         if (send_fetch(s, offset) < 0)
             fetch_end(s);
     }
@@ -665,6 +716,7 @@ plan_fetches(actor *a, session *s, const char *case_id)
         int listed = 0;
         if (!mrx_case_may_hold(c, mrx_node_config(a->node)->fpr, &bundles[i]) ||
             mrx_store_has(a->node, case_id, bundles[i].bundle) ||
+            failed_lately(a, s, bundles[i].bundle) ||
             (s->in && strcmp(s->in->what.bundle, bundles[i].bundle) == 0))
             continue;
         for (w = zlistx_first(s->wants); w && !listed; w = zlistx_next(s->wants))
@@ -705,8 +757,12 @@ on_chunk(actor *a, session *s, const mrx_wire_msg *m)
         fetch_done(a, s);
         return;
     }
-    /* credit goes back in batches: half a window at a time */
-    if (++f->uncredited >= FETCH_WINDOW / 2) {
+    /* credit goes back in batches, half a window at a time, and never
+     * for more than is left */
+    if (++f->uncredited >= FETCH_WINDOW / 2 && f->granted < f->needed) {
+        if (f->uncredited > f->needed - f->granted)
+            f->uncredited = f->needed - f->granted;
+        f->granted += f->uncredited;
         memset(&credit, 0, sizeof credit);
         credit.command = MRX_WIRE_CREDIT;
         strcpy(credit.case_id, m->case_id);
@@ -1178,12 +1234,47 @@ set_common_options(zsock_t *sock)
     zsock_set_heartbeat_timeout(sock, 15000);
 }
 
+/* A client connection came up or went down. Either way the session
+ * starts again: the peer may be a new process that knows nothing of it
+ * (a peer that was killed and restarted), and a bundle on its way stalls
+ * with the connection. Up, a HELLO goes out at once. */
+static int
+on_monitor(zloop_t *loop, zsock_t *pair, void *arg)
+{
+    session *s = arg;
+    zmsg_t *msg = zmsg_recv(pair);
+    zframe_t *f = msg ? zmsg_first(msg) : NULL;
+    uint16_t event = 0;
+
+    (void)loop;
+    if (f && zframe_size(f) == 6)
+        memcpy(&event, zframe_data(f), sizeof event);
+    zmsg_destroy(&msg);
+    if (event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED && event != ZMQ_EVENT_DISCONNECTED)
+        return 0;
+    mrxd_log(MRX_LOG_DEBUG, "sync: connection to peer %.16s %s", s->peer,
+             event == ZMQ_EVENT_DISCONNECTED ? "lost" : "made");
+    s->ready = 0;
+    s->hello_at = 0;
+    fetch_end(s);
+    for (size_t i = 0; i < SENDS_MAX; i++)
+        send_end(s, i);
+    return 0;
+}
+
 /* (Re)make a client session's DEALER. libzmq reconnects by itself after
  * a lost connection, but not after a refused handshake (a peer that did
  * not know our key yet): so a peer that never answers is dialed afresh. */
 static int
 dial(actor *a, session *s)
 {
+    static unsigned monitors; /* each monitor needs an endpoint of its own */
+    char endpoint[64];
+
+    if (s->monitor) {
+        zloop_reader_end(a->loop, s->monitor);
+        zsock_destroy(&s->monitor);
+    }
     if (s->sock) {
         zloop_reader_end(a->loop, s->sock);
         zsock_destroy(&s->sock);
@@ -1200,11 +1291,17 @@ dial(actor *a, session *s)
     zsock_set_immediate(s->sock, 1);
     zsock_set_reconnect_ivl(s->sock, 200);
     zsock_set_reconnect_ivl_max(s->sock, 30000);
-    if (zsock_connect(s->sock, "%s", s->endpoint) != 0) {
+    snprintf(endpoint, sizeof endpoint, "inproc://mrxd-monitor-%u", monitors++);
+    if (zmq_socket_monitor(zsock_resolve(s->sock), endpoint,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(s->monitor = zsock_new(ZMQ_PAIR)) || zsock_connect(s->monitor, "%s", endpoint) != 0 ||
+        zsock_connect(s->sock, "%s", s->endpoint) != 0) {
+        zsock_destroy(&s->monitor);
         zsock_destroy(&s->sock);
         return -1;
     }
     zloop_reader(a->loop, s->sock, on_client, a);
+    zloop_reader(a->loop, s->monitor, on_monitor, s);
     mrxd_log(MRX_LOG_DEBUG, "sync: connecting to peer %.16s at %s", s->peer, s->endpoint);
     return 0;
 }
@@ -1290,6 +1387,20 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+/* Say HELLO as soon as a new connection takes it, not a tick later. */
+static int
+on_greet(zloop_t *loop, int timer_id, void *arg)
+{
+    actor *a = arg;
+
+    (void)loop;
+    (void)timer_id;
+    for (session *s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions))
+        if (s->client && s->sock && !s->ready && s->hello_at == 0)
+            send_hello(a, s);
+    return 0;
+}
+
 /* A case changed here (a control worker said so): tell who takes part. */
 static int
 on_change(zloop_t *loop, zsock_t *pull, void *arg)
@@ -1368,10 +1479,11 @@ sync_actor(zsock_t *pipe, void *arg)
     a.sessions = zhashx_new();
     zhashx_set_destructor(a.sessions, session_destroy);
     a.fetching = zhashx_new();
+    a.failed = zhashx_new();
     a.chunk = malloc(MRX_WIRE_CHUNK_MAX);
     a.loop = zloop_new();
     zsock_signal(pipe, 0); /* zactor_new waits for this; then we say how it went */
-    if (!a.fetching || !a.chunk) {
+    if (!a.fetching || !a.failed || !a.chunk) {
         zstr_send(pipe, "out of memory");
         goto out;
     }
@@ -1385,6 +1497,7 @@ sync_actor(zsock_t *pipe, void *arg)
     for (size_t i = 0; i < a.n_servers; i++)
         zloop_reader(a.loop, a.servers[i], on_server, &a);
     zloop_timer(a.loop, TICK_MS, 0, on_tick, &a);
+    zloop_timer(a.loop, GREET_MS, 0, on_greet, &a);
     a.last_round = zclock_mono();
     connect_peers(&a);
     zstr_send(pipe, "ok");
@@ -1396,6 +1509,7 @@ sync_actor(zsock_t *pipe, void *arg)
 out:
     zhashx_destroy(&a.sessions);
     zhashx_destroy(&a.fetching);
+    zhashx_destroy(&a.failed);
     free(a.chunk);
     zhashx_destroy(&a.curve_keys);
     zloop_destroy(&a.loop);

@@ -124,7 +124,7 @@ mrx_store_partial_open(mrx_store_partial **out, uint64_t *offset, mrx_node *node
     keep = (uint64_t)st.st_size - (uint64_t)st.st_size % MRX_STORE_CHUNK;
     if ((uint64_t)st.st_size > size)
         keep = 0;
-    if (ftruncate(self->fd, (off_t)keep) != 0) {
+    if (ftruncate(self->fd, (off_t)keep) != 0 || lseek(self->fd, (off_t)keep, SEEK_SET) < 0) {
         rc = mrx_error_set(MRX_EIO, "bundle %.16s: cannot cut back its partial file: %s", bundle,
                            strerror(errno));
         goto fail;
@@ -187,6 +187,7 @@ mrx_store_partial_commit(mrx_store_partial **self_p)
 {
     mrx_store_partial *self = *self_p;
     char hex[MRX_SHA256_HEX_LEN + 1], *final = NULL;
+    struct stat st;
     int rc;
 
     if (self->offset != self->size) {
@@ -207,6 +208,13 @@ mrx_store_partial_commit(mrx_store_partial **self_p)
     if (asprintf(&final, "%s/%s.mrx", self->dir, self->bundle) < 0) {
         final = NULL;
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* the hash was taken as the bytes came; the file must hold just them */
+    if (fstat(self->fd, &st) != 0 || (uint64_t)st.st_size != self->size) {
+        rc = mrx_error_set(MRX_EIO, "bundle %.16s: its partial file is not %llu bytes",
+                           self->bundle, (unsigned long long)self->size);
+        unlink(self->path);
         goto out;
     }
     if (fsync(self->fd) != 0 || fchmod(self->fd, 0600) != 0 || rename(self->path, final) != 0) {

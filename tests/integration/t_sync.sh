@@ -21,18 +21,6 @@ introduce "$pat" "$clinic"
 introduce "$pat" "$rev"
 ffpr=$(fpr_of "$fac") cfpr=$(fpr_of "$clinic") rfpr=$(fpr_of "$rev")
 
-# wait_for SECONDS CMD...: until CMD succeeds (under valgrind everything
-# is slower: three times the time, polled once a second)
-wait_for() {
-    local i step=0.1 limit=$(($1 * 10))
-    shift
-    [[ -n ${MRX_WRAP:-} ]] && step=1 limit=$((limit * 3 / 10))
-    for ((i = 0; i < limit; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep "$step"
-    done
-    return 1
-}
 has_case() { mrx --home "$1" --json case list | jq -e --arg id "$2" '.cases[] | select(.id == $id)'; }
 events_of() { mrx --home "$1" --json case show "$2" | jq '.events | length'; }
 has_events() { [[ $(events_of "$1" "$2") -ge $3 ]]; }

@@ -103,7 +103,8 @@ check("CASES-OK lists no case the peer is not in",
       r is not None and r[1] == b"CASES-OK" and struct.unpack(">Q", r[2])[0] == 0, r)
 
 for cmd, fields in ((b"HEADS", [case.encode()]),
-                    (b"FEEDS", [case.encode(), u64(0)])):
+                    (b"FEEDS", [case.encode(), u64(0)]),
+                    (b"FETCH", [case.encode(), b"b" * 64, u64(0), u64(4)])):
     s.send_multipart([TAG, cmd] + fields)
     r = recv(s)
     check("%s for a case the peer is not in is refused (code 3)" % cmd.decode(),
@@ -120,6 +121,15 @@ bad = [
     ("a u64 of 7 bytes", [TAG, b"CASES-OK", b"\0" * 7], 1),
     ("a feed listed twice", [TAG, b"FEEDS", case.encode(), u64(2),
                              b"A" * 40, b"0" * 40, b"A" * 40, b"0" * 40], 1),
+    ("FETCH from an offset not on a chunk", [TAG, b"FETCH", case.encode(), b"b" * 64,
+                                             u64(1000), u64(4)], 1),
+    ("FETCH with no credit", [TAG, b"FETCH", case.encode(), b"b" * 64, u64(0), u64(0)], 1),
+    ("FETCH with credit over 64 chunks", [TAG, b"FETCH", case.encode(), b"b" * 64, u64(0),
+                                          u64(65)], 6),
+    ("a CHUNK over 256 KiB", [TAG, b"CHUNK", case.encode(), b"b" * 64, u64(0),
+                              b"x" * (256 * 1024 + 1)], 6),
+    ("an empty CHUNK", [TAG, b"CHUNK", case.encode(), b"b" * 64, u64(0), b""], 1),
+    ("CREDIT for a bundle not being sent", [TAG, b"CREDIT", case.encode(), b"b" * 64, u64(4)], 4),
 ]
 for desc, frames, code in bad:
     s.send_multipart(frames)

@@ -131,6 +131,20 @@ introduce() {
         mrx --home "$2" id >"$t_root/cert.$$" && mrx --home "$1" peer add "$t_root/cert.$$" >/dev/null
 }
 
+# wait_for SECONDS CMD...: until CMD succeeds, polled ten times a second
+# (under valgrind everything is slower: three times the time, polled once
+# a second)
+wait_for() {
+    local i step=0.1 limit=$(($1 * 10))
+    shift
+    [[ -n ${MRX_WRAP:-} ]] && step=1 limit=$((limit * 3 / 10))
+    for ((i = 0; i < limit; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep "$step"
+    done
+    return 1
+}
+
 # t_need_pyzmq: skip the whole script unless Debian's python3 has zmq
 t_need_pyzmq() {
     if ! /usr/bin/python3 -c 'import zmq' 2>/dev/null; then
