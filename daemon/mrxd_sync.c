@@ -19,6 +19,7 @@
 #include "mrx_fs.h"
 #include "mrx_ledger.h"
 #include "mrx_store.h"
+#include "mrx_view.h"
 #include "mrx_wire.h"
 
 #include <dirent.h>
@@ -88,6 +89,7 @@ typedef struct session {
     fetch *in;                     /* the bundle coming from it, or NULL */
     send_t *out[SENDS_MAX];        /* bundles going to it */
     size_t pending;                /* our requests it has not answered yet */
+    zhashx_t *views_sent;          /* SHA-256 of each signed view sent in this session */
 } session;
 
 typedef struct actor {
@@ -122,6 +124,7 @@ struct mrxd_sync {
 static void fetch_end(session *s);
 static void send_end(session *s, size_t i);
 static void plan_fetches(struct actor *a, session *s, const char *case_id);
+static void send_views(struct actor *a, session *s, const char *case_id);
 
 static void
 session_destroy(void **item)
@@ -134,6 +137,7 @@ session_destroy(void **item)
     for (size_t i = 0; i < SENDS_MAX; i++)
         send_end(s, i);
     zlistx_destroy(&s->wants);
+    zhashx_destroy(&s->views_sent);
     if (s->monitor && s->a && s->a->loop)
         zloop_reader_end(s->a->loop, s->monitor);
     zsock_destroy(&s->monitor);
@@ -179,7 +183,8 @@ session_new(actor *a, const char *key, const char *peer)
 
     if (!s)
         return NULL;
-    if (!(s->wants = zlistx_new())) {
+    if (!(s->wants = zlistx_new()) || !(s->views_sent = zhashx_new())) {
+        zlistx_destroy(&s->wants);
         free(s);
         return NULL;
     }
@@ -458,7 +463,8 @@ on_heads_ok(actor *a, session *s, const mrx_wire_msg *m)
         msg = mrx_wire_encode(req);
         session_send(s, &msg);
     } else {
-        /* the ledger is as far as the peer's: now the bundles */
+        /* the ledger is as far as the peer's: now views, and bundles */
+        send_views(a, s, m->case_id);
         plan_fetches(a, s, m->case_id);
     }
 out:
@@ -937,6 +943,165 @@ on_credit(actor *a, session *s, const mrx_wire_msg *m)
     send_error(s, "CREDIT", MRX_WIRE_ENOTFOUND, "no such bundle being sent");
 }
 
+/* ---------------------------------------------------------------------
+ * Views (docs/views.md): each node signs what it holds of a case and
+ * passes on what others signed, so that a node showing two histories is
+ * caught by whoever sees both.
+ */
+
+static char *
+case_dir(actor *a, const char *case_id)
+{
+    return mrx_fs_join(mrx_node_cases(a->node), case_id);
+}
+
+/* Whether our kept view of the case says what its ledger holds now, and
+ * is fresh: made within half a sync interval. */
+static int
+view_current(actor *a, const mrx_view *v, mrx_ledger *ledger)
+{
+    mrx_ledger_head *heads = NULL;
+    size_t n = 0;
+    long interval;
+    int same;
+
+    pthread_mutex_lock(a->info->config_lock);
+    interval = a->info->config->sync_interval;
+    pthread_mutex_unlock(a->info->config_lock);
+    if (time(NULL) - mrx_view_time(v) >= interval / 2 || mrx_ledger_heads(ledger, &heads, &n) < 0)
+        return 0;
+    same = n == mrx_view_feed_count(v);
+    for (size_t i = 0; i < n && same; i++) {
+        const mrx_ledger_head *f = NULL;
+        for (size_t j = 0; j < n && !f; j++)
+            if (strcmp(mrx_view_feed(v, j)->fpr, heads[i].fpr) == 0)
+                f = mrx_view_feed(v, j);
+        same = f && strcmp(f->commit, heads[i].commit) == 0 && f->events == heads[i].events;
+    }
+    free(heads);
+    return same;
+}
+
+/* Sign our view of the case anew if what we hold moved (or it aged),
+ * and keep it with the others'. */
+static void
+renew_view(actor *a, const char *case_id, const char *dir)
+{
+    const char *me = mrx_node_config(a->node)->fpr;
+    mrx_ledger *ledger = NULL;
+    mrx_view *v = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int kept = 0;
+
+    if (open_case(&ledger, a, case_id) < 0)
+        return;
+    if (mrx_view_load(&v, mrx_node_pgp(a->node), dir, me) == 0 && view_current(a, v, ledger))
+        goto out;
+    mrx_view_destroy(&v);
+    if (mrx_view_make(&text, &len, ledger, mrx_node_pgp(a->node), me, time(NULL)) < 0 ||
+        mrx_view_parse(&v, mrx_node_pgp(a->node), text, len) < 0 ||
+        mrx_view_keep(&kept, NULL, mrx_node_pgp(a->node), dir, v) < 0)
+        mrxd_log(MRX_LOG_WARNING, "sync: case %.12s: cannot sign our view: %s", case_id,
+                 mrx_error_last());
+out:
+    free(text);
+    mrx_view_destroy(&v);
+    mrx_ledger_destroy(&ledger);
+}
+
+/* Send a view to s's peer, unless it signed it or had it from us. */
+static void
+send_view(session *s, const mrx_view *v)
+{
+    char hash[MRX_SHA256_HEX_LEN + 1];
+    size_t len = 0;
+    const char *text = mrx_view_text(v, &len);
+    mrx_wire_msg m;
+    zmsg_t *msg;
+
+    if (strcmp(mrx_view_node(v), s->peer) == 0 || mrx_sha256_hex(hash, text, len) < 0 ||
+        zhashx_lookup(s->views_sent, hash))
+        return;
+    memset(&m, 0, sizeof m);
+    m.command = MRX_WIRE_VIEW;
+    strcpy(m.case_id, mrx_view_case_id(v));
+    m.text = (char *)text;
+    msg = mrx_wire_encode(&m);
+    if (session_send(s, &msg) == 0)
+        zhashx_insert(s->views_sent, hash, (void *)1);
+}
+
+/* The ledger of case_id is as far as s's peer's: send it our view and
+ * every view we keep that it has not had from us in this session. */
+static void
+send_views(actor *a, session *s, const char *case_id)
+{
+    char *dir = case_dir(a, case_id);
+    mrx_view **views = NULL;
+    size_t n = 0;
+
+    if (!dir)
+        return;
+    renew_view(a, case_id, dir);
+    if (mrx_view_list(&views, &n, mrx_node_pgp(a->node), dir) < 0)
+        n = 0;
+    for (size_t i = 0; i < n; i++)
+        send_view(s, views[i]);
+    mrx_view_list_destroy(&views, n);
+    free(dir);
+}
+
+/* A view from the peer: its own or one it passes on. Kept if it verifies
+ * and is by the case's owner or one ever a member; two that cannot both
+ * be true are kept as evidence, for the audit. */
+static void
+on_view(actor *a, session *s, const mrx_wire_msg *m)
+{
+    mrx_ledger *ledger = served_case(a, s, "VIEW", m->case_id);
+    mrx_view *v = NULL;
+    mrx_case *c = NULL;
+    char *dir = NULL, *why = NULL;
+    int kept = 0;
+
+    if (!ledger)
+        return;
+    if (mrx_view_parse(&v, mrx_node_pgp(a->node), m->text, strlen(m->text)) < 0 ||
+        strcmp(mrx_view_case_id(v), m->case_id) != 0) {
+        send_error(s, "VIEW", MRX_WIRE_EMALFORMED, v ? "a view of another case" : mrx_error_last());
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: view refused: %s", s->peer,
+                 m->case_id, v ? "a view of another case" : mrx_error_last());
+        goto out;
+    }
+    if (mrx_case_load(&c, ledger, mrx_node_pgp(a->node)) < 0 ||
+        (strcmp(mrx_view_node(v), mrx_ledger_owner(ledger)) != 0 &&
+         !mrx_case_member(c, mrx_view_node(v)))) {
+        send_error(s, "VIEW", MRX_WIRE_EDENIED, "a view by a node not in the case");
+        goto out;
+    }
+    if (!(dir = case_dir(a, m->case_id)) ||
+        mrx_view_keep(&kept, &why, mrx_node_pgp(a->node), dir, v) < 0) {
+        mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: cannot keep a view: %s", s->peer,
+                 m->case_id, mrx_error_last());
+        goto out;
+    }
+    /* what is new here goes on at once to the others in the case */
+    if (kept & (MRX_VIEW_KEPT_LATEST | MRX_VIEW_KEPT_EVIDENCE))
+        for (session *o = zhashx_first(a->sessions); o; o = zhashx_next(a->sessions))
+            if (o != s && o->ready && takes_part(a, ledger, o->peer))
+                send_view(o, v);
+    if (kept & MRX_VIEW_KEPT_EVIDENCE)
+        mrxd_log(MRX_LOG_WARNING, "sync: case %.12s: node %.16s signed two views that cannot both "
+                 "be true (%s); both kept as evidence",
+                 m->case_id, mrx_view_node(v), why ? why : "see views/conflicts");
+out:
+    free(why);
+    free(dir);
+    mrx_case_destroy(&c);
+    mrx_view_destroy(&v);
+    mrx_ledger_destroy(&ledger);
+}
+
 static void
 on_hello(actor *a, session *s, const mrx_wire_msg *m)
 {
@@ -1046,6 +1211,7 @@ handle(actor *a, session *s, zmsg_t *msg)
         on_credit(a, s, m);
         break;
     case MRX_WIRE_VIEW:
+        on_view(a, s, m);
         break;
     case MRX_WIRE_ERROR:
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s refused %s (code %llu)", s->peer,
@@ -1362,28 +1528,34 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
     if (round)
         a->last_round = now;
     connect_peers(a); /* peers imported since */
-    zlist_t *gone = zlist_new();
+    zlist_t *gone = zlist_new(), *stalled = zlist_new();
     zlist_autofree(gone);
+    zlist_autofree(stalled);
     for (s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions)) {
         if (s->client && !s->ready && now - s->dialed_at >= s->redial_ms) {
             s->redial_ms = s->redial_ms * 2 > REDIAL_MAX_MS ? REDIAL_MAX_MS : s->redial_ms * 2;
             dial(a, s);
         }
-        if (s->in && now - s->in->heard_at > FETCH_STALL_MS) {
-            mrxd_log(MRX_LOG_INFO, "sync: peer %.16s: bundle %.16s stalled; left for a later round",
-                     s->peer, s->in->what.bundle);
-            fetch_end(s);
-            fetch_next(a, s);
-        }
+        if (s->in && now - s->in->heard_at > FETCH_STALL_MS)
+            zlist_append(stalled, s->key);
         if (s->client && s->sock && (round || (!s->ready && now - s->hello_at >= HELLO_RETRY_MS)))
             send_hello(a, s);
         else if (!s->client && now - s->heard_at > SERVER_IDLE_MS)
             zlist_append(gone, s->key);
     }
-    /* not while iterating: the table may not change under its cursor */
+    /* not while iterating: the table may not change under its cursor,
+     * and the next fetch may tell every session of the last one */
     for (char *key = zlist_first(gone); key; key = zlist_next(gone))
         zhashx_delete(a->sessions, key);
+    for (char *key = zlist_first(stalled); key; key = zlist_next(stalled))
+        if ((s = zhashx_lookup(a->sessions, key))) {
+            mrxd_log(MRX_LOG_INFO, "sync: peer %.16s: bundle %.16s stalled; left for a later round",
+                     s->peer, s->in->what.bundle);
+            fetch_end(s);
+            fetch_next(a, s);
+        }
     zlist_destroy(&gone);
+    zlist_destroy(&stalled);
     return 0;
 }
 

@@ -4,7 +4,7 @@
 # reviewer connect only to it. The clinic's events reach the reviewer
 # through the facilitator, checked with git itself on arrival.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 18
+plan 20
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
@@ -36,6 +36,8 @@ is_member() {
 }
 wait_for 90 is_member "$clinic" "$id" "$cfpr" && ok "the clinic gets it through the relay, itself a member" ||
     not_ok "the case did not reach the clinic" "$(tail -5 "$clinic.log")"
+# a bundle is encrypted to the readers its author knows of when adding it
+wait_for 90 is_member "$clinic" "$id" "$rfpr" || not_ok "the clinic never learnt of the reviewer"
 mrx --home "$clinic" add "$id" --kind records "$MRX_TESTDATA/docs" >/dev/null
 wait_for 90 has_events "$rev" "$id" 5 &&
     ok "the clinic's bundle-added reaches the reviewer, who never talks to the clinic" ||
@@ -83,6 +85,17 @@ wait_for 60 has_ev "$pat" bundle-served "$ffpr" "$rfpr" && wait_for 60 has_ev "$
 wait_for 60 has_ev "$pat" bundle-served "$cfpr" "$ffpr" && wait_for 60 has_ev "$pat" bundle-fetched "$ffpr" "$cfpr" &&
     ok "and the clinic's serving to the relay, and the relay's fetching" ||
     not_ok "clinic->relay transfer not recorded" "$(mrx --home "$pat" case show "$id" | tail -8)"
+
+# views: each node signs what it holds and passes on the others'
+pfpr=$(fpr_of "$pat")
+has_view() { [[ -f $rev/cases/$id/views/$1.view ]]; }
+wait_for 60 has_view "$pfpr" && wait_for 60 has_view "$ffpr" && wait_for 60 has_view "$rfpr" &&
+    ok "the reviewer keeps its own signed view, the relay's, and the patient's, passed on by the relay" ||
+    not_ok "views missing" "$(ls "$rev/cases/$id/views" 2>&1)"
+GNUPGHOME=$rev/gnupg gpg --batch --status-fd 1 --verify "$rev/cases/$id/views/$pfpr.view" 2>/dev/null |
+    grep -q "VALIDSIG.* $pfpr\$" && grep -q "^node: $pfpr\$" "$rev/cases/$id/views/$pfpr.view" &&
+    ok "gpg --verify checks the patient's view: signed by the patient, about the patient" ||
+    not_ok "the patient's view does not verify with gpg"
 
 [[ $(mrx --home "$rev" --json status | jq -r --arg f "$ffpr" '.peers[] | select(.fingerprint == $f) | .last_contact') == 20* ]] &&
     mrx --home "$rev" status | grep -q "facilitator .*last contact 20" &&
