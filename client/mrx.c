@@ -36,6 +36,7 @@ static const mrx_cli_command commands[] = {
     {"add", cmd_add, "CASE --kind KIND PATH...",
      "add files to a case as a bundle for its readers"},
     {"get", cmd_get, "CASE BUNDLE --out DIR", "check and extract a case's bundle"},
+    {"sync", cmd_sync, "[--wait]", "sync with every peer now (and wait until in step)"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -28,6 +28,7 @@ static const mrxd_op ops[] = {
     {"revoke", mrxd_op_revoke},
     {"add", mrxd_op_add},
     {"get", mrxd_op_get},
+    {"sync", mrxd_op_sync},
 };
 
 const mrxd_op *

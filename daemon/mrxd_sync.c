@@ -13,6 +13,7 @@
  */
 #include "mrxd_sync.h"
 #include "mrxd_log.h"
+#include "mrxd_ops.h"
 #include "mrx_case.h"
 #include "mrx_curve.h"
 #include "mrx_error.h"
@@ -41,6 +42,7 @@
 #define FETCH_WINDOW 16            /* chunks a fetch lets the sender have in flight */
 #define FETCH_STALL_MS 30000       /* a fetch with no chunk for this long is left for a later round */
 #define SENDS_MAX 4                /* bundles sent to one session at a time */
+#define CONNECT_GRACE_MS 5000      /* a round waits this long for a peer not connected */
 
 /* A bundle this node may hold and lacks, to ask a peer for. */
 typedef struct want {
@@ -88,7 +90,8 @@ typedef struct session {
     zlistx_t *wants;               /* of want: bundles to ask this peer for */
     fetch *in;                     /* the bundle coming from it, or NULL */
     send_t *out[SENDS_MAX];        /* bundles going to it */
-    size_t pending;                /* our requests it has not answered yet */
+    size_t pending;                /* our CASES, HEADS and FEEDS it has not answered yet */
+    int hello_wait;                /* client: our HELLO is not answered yet */
     zhashx_t *views_sent;          /* SHA-256 of each signed view sent in this session */
 } session;
 
@@ -111,7 +114,17 @@ typedef struct actor {
     zhashx_t *fetching;            /* bundle id -> key of the session fetching it */
     zhashx_t *failed;              /* "BUNDLE:PEER" -> ms when a copy from there was refused */
     unsigned char *chunk;          /* MRX_WIRE_CHUNK_MAX bytes, to read a chunk into */
+    zsock_t *rounds;               /* ROUTER: rounds asked for by mrx sync */
+    zlistx_t *waiters;             /* of waiter: mrx sync --wait callers */
 } actor;
+
+/* A caller of mrx sync --wait, and what its round brought. */
+typedef struct waiter {
+    zframe_t *rid;                 /* its routing id on a->rounds */
+    int64_t started;               /* ms */
+    size_t fetched;                /* bundles stored since */
+    json_t *refused;               /* ids of bundles whose copy was refused since */
+} waiter;
 
 struct mrxd_sync {
     zactor_t *actor;
@@ -125,6 +138,7 @@ static void fetch_end(session *s);
 static void send_end(session *s, size_t i);
 static void plan_fetches(struct actor *a, session *s, const char *case_id);
 static void send_views(struct actor *a, session *s, const char *case_id);
+static void round_check(struct actor *a);
 
 static void
 session_destroy(void **item)
@@ -214,7 +228,8 @@ send_simple(session *s, mrx_wire_command command, const char *case_id)
     if (case_id)
         strcpy(m->case_id, case_id);
     msg = mrx_wire_encode(m);
-    session_send(s, &msg);
+    if (session_send(s, &msg) == 0 && command != MRX_WIRE_NOTIFY)
+        s->pending++; /* CASES and HEADS get an answer */
     mrx_wire_msg_destroy(&m);
 }
 
@@ -230,8 +245,10 @@ send_hello(actor *a, session *s)
     }
     msg = mrx_wire_encode(m);
     /* not connected yet (ZMQ_IMMEDIATE): on_greet tries again soon */
-    if (session_send(s, &msg) == 0)
+    if (session_send(s, &msg) == 0) {
         s->hello_at = zclock_mono();
+        s->hello_wait = s->client;
+    }
     mrx_wire_msg_destroy(&m);
 }
 
@@ -461,7 +478,8 @@ on_heads_ok(actor *a, session *s, const mrx_wire_msg *m)
     }
     if (req->n_feeds) {
         msg = mrx_wire_encode(req);
-        session_send(s, &msg);
+        if (session_send(s, &msg) == 0)
+            s->pending++;
     } else {
         /* the ledger is as far as the peer's: now views, and bundles */
         send_views(a, s, m->case_id);
@@ -653,7 +671,11 @@ fetch_done(actor *a, session *s)
         mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: %s", s->peer, what.case_id,
                  mrx_error_last());
         note_failure(a, s, what.bundle);
+        for (waiter *w = zlistx_first(a->waiters); w; w = zlistx_next(a->waiters))
+            json_array_append_new(w->refused, json_string(what.bundle));
     } else {
+        for (waiter *w = zlistx_first(a->waiters); w; w = zlistx_next(a->waiters))
+            w->fetched++;
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: bundle %s stored (%llu bytes)",
                  s->peer, what.case_id, what.bundle, (unsigned long long)what.size);
         record_transfer(a, what.case_id, MRX_EV_BUNDLE_FETCHED, what.bundle, s->peer);
@@ -1125,6 +1147,8 @@ on_hello(actor *a, session *s, const mrx_wire_msg *m)
         mrxd_log(MRX_LOG_INFO, "sync: session with peer %.16s (%s)", s->peer,
                  s->client ? "we connected" : "it connected");
     s->ready = 1;
+    s->hello_wait = 0;
+    s->pending = 0;
     s->redial_ms = REDIAL_FIRST_MS;
     /* a session begun again starts its bundles again too */
     fetch_end(s);
@@ -1169,6 +1193,14 @@ handle(actor *a, session *s, zmsg_t *msg)
         return;
     }
     mrxd_log(MRX_LOG_DEBUG, "sync: peer %.16s: %s", s->peer, mrx_wire_command_name(m->command));
+    /* an answer to one of our requests */
+    if (s->pending &&
+        (m->command == MRX_WIRE_CASES_OK || m->command == MRX_WIRE_HEADS_OK ||
+         m->command == MRX_WIRE_PACK ||
+         (m->command == MRX_WIRE_ERROR &&
+          (strcmp(m->error_command, "CASES") == 0 || strcmp(m->error_command, "HEADS") == 0 ||
+           strcmp(m->error_command, "FEEDS") == 0))))
+        s->pending--;
     if (s->ready || m->command == MRX_WIRE_HELLO)
         note_contact(a, s);
     if (m->command != MRX_WIRE_HELLO && m->command != MRX_WIRE_ERROR && !s->ready) {
@@ -1231,6 +1263,7 @@ handle(actor *a, session *s, zmsg_t *msg)
         break;
     }
     mrx_wire_msg_destroy(&m);
+    round_check(a);
 }
 
 /* ---------------------------------------------------------------------
@@ -1422,9 +1455,12 @@ on_monitor(zloop_t *loop, zsock_t *pair, void *arg)
              event == ZMQ_EVENT_DISCONNECTED ? "lost" : "made");
     s->ready = 0;
     s->hello_at = 0;
+    s->hello_wait = 0;
+    s->pending = 0;
     fetch_end(s);
     for (size_t i = 0; i < SENDS_MAX; i++)
         send_end(s, i);
+    round_check(s->a);
     return 0;
 }
 
@@ -1556,6 +1592,7 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
         }
     zlist_destroy(&gone);
     zlist_destroy(&stalled);
+    round_check(a);
     return 0;
 }
 
@@ -1584,6 +1621,157 @@ on_change(zloop_t *loop, zsock_t *pull, void *arg)
     if (case_id && mrx_sha256_hex_valid(case_id))
         notify_peers(a, case_id, NULL);
     zstr_free(&case_id);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Rounds asked for by mrx sync
+ */
+
+static void
+waiter_destroy(void **item)
+{
+    waiter *w = *item;
+
+    if (!w)
+        return;
+    zframe_destroy(&w->rid);
+    json_decref(w->refused);
+    free(w);
+    *item = NULL;
+}
+
+/* Whether s's peer is in step with us: nothing asked of it unanswered,
+ * no bundle coming from it or waiting to be asked for. */
+static int
+in_step(const session *s)
+{
+    return s->ready && !s->hello_wait && !s->pending && !s->in && zlistx_size(s->wants) == 0;
+}
+
+/* Each peer once: in step, or not reached. */
+static json_t *
+round_peers(actor *a)
+{
+    json_t *peers = json_object();
+
+    for (session *s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions)) {
+        json_t *had = json_object_get(peers, s->peer);
+        if (!had || !json_is_true(had))
+            json_object_set_new(peers, s->peer, json_boolean(s->ready));
+    }
+    return peers;
+}
+
+static void
+round_reply(actor *a, zframe_t *rid, json_t *result)
+{
+    char *text = json_dumps(result, JSON_COMPACT);
+    zmsg_t *msg = zmsg_new();
+
+    zmsg_addmem(msg, zframe_data(rid), zframe_size(rid));
+    zmsg_addstr(msg, text ? text : "{}");
+    zmsg_send(&msg, a->rounds);
+    free(text);
+}
+
+/* Answer every waiter whose round is over: each session in step, or
+ * (a peer we dial that never answered) given CONNECT_GRACE_MS. */
+static void
+round_check(actor *a)
+{
+    int64_t now = zclock_mono();
+    waiter *w;
+
+    if (!a->waiters || zlistx_size(a->waiters) == 0)
+        return;
+    w = zlistx_first(a->waiters);
+    while (w) {
+        int done = 1;
+        for (session *s = zhashx_first(a->sessions); s && done; s = zhashx_next(a->sessions)) {
+            if (s->ready)
+                done = in_step(s);
+            else if (s->client)
+                done = now - w->started >= CONNECT_GRACE_MS;
+        }
+        if (!done) {
+            w = zlistx_next(a->waiters);
+            continue;
+        }
+        json_t *peers = round_peers(a), *list = json_array(), *v;
+        const char *fpr;
+        json_object_foreach(peers, fpr, v) {
+            char name[128];
+            mrx_node_describe_key(a->node, name, sizeof name, fpr);
+            json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "fingerprint", fpr, "name",
+                                                  name, "state",
+                                                  json_is_true(v) ? "in step" : "not reached"));
+        }
+        json_t *result = json_pack("{s:o,s:I,s:O,s:I}", "peers", list, "fetched",
+                                   (json_int_t)w->fetched, "refused", w->refused, "ms",
+                                   (json_int_t)(now - w->started));
+        round_reply(a, w->rid, result);
+        json_decref(result);
+        json_decref(peers);
+        zlistx_delete(a->waiters, zlistx_cursor(a->waiters));
+        w = zlistx_first(a->waiters); /* the cursor is gone with it */
+    }
+}
+
+/* mrx sync: a round with every peer now. A peer we dial is greeted
+ * again (and dialed afresh if it never answered); one that dialed us is
+ * asked for its cases. */
+static int
+on_round(zloop_t *loop, zsock_t *router, void *arg)
+{
+    actor *a = arg;
+    zmsg_t *msg = zmsg_recv(router);
+    zframe_t *rid = msg ? zmsg_pop(msg) : NULL;
+    char *how = msg ? zmsg_popstr(msg) : NULL;
+    zlist_t *dial_again = zlist_new();
+    size_t n = 0;
+    session *s;
+
+    (void)loop;
+    if (!rid || !how || !dial_again)
+        goto out;
+    zlist_autofree(dial_again);
+    connect_peers(a);
+    for (s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions), n++) {
+        if (s->client && !s->ready)
+            zlist_append(dial_again, s->key);
+        else if (s->client)
+            send_hello(a, s);
+        else if (s->ready)
+            send_simple(s, MRX_WIRE_CASES, NULL);
+    }
+    for (char *key = zlist_first(dial_again); key; key = zlist_next(dial_again))
+        if ((s = zhashx_lookup(a->sessions, key))) {
+            s->redial_ms = REDIAL_FIRST_MS;
+            dial(a, s);
+        }
+    mrxd_log(MRX_LOG_INFO, "sync: a round asked for, with %zu session%s", n, n == 1 ? "" : "s");
+    if (strcmp(how, "wait") == 0) {
+        waiter *w = calloc(1, sizeof *w);
+        if (w && (w->refused = json_array())) {
+            w->rid = rid;
+            rid = NULL;
+            w->started = zclock_mono();
+            zlistx_add_end(a->waiters, w);
+        } else {
+            free(w);
+        }
+        round_check(a);
+    } else {
+        json_t *result = json_pack("{s:b,s:I}", "started", 1, "sessions", (json_int_t)n);
+        round_reply(a, rid, result);
+        json_decref(result);
+    }
+out:
+    zlist_destroy(&dial_again);
+    zframe_destroy(&rid);
+    zstr_free(&how);
+    zmsg_destroy(&msg);
     return 0;
 }
 
@@ -1618,8 +1806,10 @@ actor_setup(actor *a)
         return rc;
     a->zap = zsock_new(ZMQ_REP);
     a->changes = zsock_new(ZMQ_PULL);
+    a->rounds = zsock_new(ZMQ_ROUTER);
     if (!a->zap || zsock_bind(a->zap, ZAP_ENDPOINT) != 0 || !a->changes ||
-        zsock_bind(a->changes, MRXD_SYNC_CHANGES) != 0)
+        zsock_bind(a->changes, MRXD_SYNC_CHANGES) != 0 || !a->rounds ||
+        zsock_bind(a->rounds, MRXD_SYNC_ROUNDS) != 0)
         return mrx_error_set(MRX_EIO, "sync: cannot set up its inner sockets");
     for (size_t i = 0; i < config->n_listen; i++) {
         zsock_t *router = zsock_new(ZMQ_ROUTER);
@@ -1652,10 +1842,13 @@ sync_actor(zsock_t *pipe, void *arg)
     zhashx_set_destructor(a.sessions, session_destroy);
     a.fetching = zhashx_new();
     a.failed = zhashx_new();
+    a.waiters = zlistx_new();
+    if (a.waiters)
+        zlistx_set_destructor(a.waiters, waiter_destroy);
     a.chunk = malloc(MRX_WIRE_CHUNK_MAX);
     a.loop = zloop_new();
     zsock_signal(pipe, 0); /* zactor_new waits for this; then we say how it went */
-    if (!a.fetching || !a.failed || !a.chunk) {
+    if (!a.fetching || !a.failed || !a.chunk || !a.waiters) {
         zstr_send(pipe, "out of memory");
         goto out;
     }
@@ -1666,6 +1859,7 @@ sync_actor(zsock_t *pipe, void *arg)
     zloop_reader(a.loop, pipe, on_pipe, &a);
     zloop_reader(a.loop, a.zap, on_zap, &a);
     zloop_reader(a.loop, a.changes, on_change, &a);
+    zloop_reader(a.loop, a.rounds, on_round, &a);
     for (size_t i = 0; i < a.n_servers; i++)
         zloop_reader(a.loop, a.servers[i], on_server, &a);
     zloop_timer(a.loop, TICK_MS, 0, on_tick, &a);
@@ -1689,6 +1883,8 @@ out:
         zsock_destroy(&a.servers[i]);
     zsock_destroy(&a.zap);
     zsock_destroy(&a.changes);
+    zsock_destroy(&a.rounds);
+    zlistx_destroy(&a.waiters);
     explicit_bzero(a.curve_secret, sizeof a.curve_secret);
     mrx_node_destroy(&a.node);
 }
@@ -1729,4 +1925,39 @@ mrxd_sync_destroy(mrxd_sync **self_p)
     zactor_destroy(&self->actor);
     free(self);
     *self_p = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * The sync request, on a control worker
+ */
+
+int
+mrxd_op_sync(mrxd_job *job, json_t **result)
+{
+    static const mrx_control_param spec[] = {{"wait", MRX_PARAM_BOOL, 0}};
+    int wait = 0, rc;
+    zsock_t *round = NULL;
+    char *reply = NULL;
+    json_error_t jerr;
+
+    if ((rc = mrxd_params(job, spec, 1)) < 0)
+        return rc;
+    wait = mrx_control_flag(mrxd_job_request(job), "wait");
+    if (!(round = zsock_new(ZMQ_DEALER)) || zsock_connect(round, MRXD_SYNC_ROUNDS) != 0) {
+        zsock_destroy(&round);
+        return mrx_error_set(MRX_EIO, "cannot reach the sync actor");
+    }
+    zsock_set_rcvtimeo(round, 500);
+    zstr_send(round, wait ? "wait" : "now");
+    /* a round may take as long as its bundles; a stop ends the wait */
+    while (!(reply = zstr_recv(round))) {
+        if (mrx_bundle_interrupted()) {
+            zsock_destroy(&round);
+            return mrx_error_set(MRX_EUNAVAILABLE, "mrxd is stopping");
+        }
+    }
+    zsock_destroy(&round);
+    *result = json_loads(reply, 0, &jerr);
+    zstr_free(&reply);
+    return *result ? 0 : mrx_error_set(MRX_EIO, "the sync actor gave no result");
 }

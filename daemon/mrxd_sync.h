@@ -13,6 +13,10 @@
 /* Where the control workers say a case changed here (a PUSH connects). */
 #define MRXD_SYNC_CHANGES "inproc://mrxd-changes"
 
+/* Where a control worker asks the sync actor for a round (a DEALER
+ * connects; "now" or "wait"; the answer is a JSON object). */
+#define MRXD_SYNC_ROUNDS "inproc://mrxd-sync-rounds"
+
 /* Where the last contact with each peer is written down: HOME/contacts/<FPR>
  * holds the time, one line. */
 #define MRXD_CONTACTS_DIR "contacts"
@@ -23,5 +27,9 @@ typedef struct mrxd_sync mrxd_sync;
  * sockets bound) when this returns. */
 int mrxd_sync_new(mrxd_sync **out, const mrxd_info *info);
 void mrxd_sync_destroy(mrxd_sync **self_p);
+
+/* The sync request (mrx sync [--wait]): a round with every peer now; with
+ * wait, the result comes once every reachable peer is in step. */
+int mrxd_op_sync(mrxd_job *job, json_t **result);
 
 #endif

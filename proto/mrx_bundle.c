@@ -55,6 +55,12 @@ mrx_bundle_interrupt(void)
     interrupted = 1;
 }
 
+int
+mrx_bundle_interrupted(void)
+{
+    return interrupted != 0;
+}
+
 static int
 check_interrupted(void)
 {

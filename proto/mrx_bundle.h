@@ -74,5 +74,7 @@ int mrx_bundle_open(mrx_bundle_info *info, mrx_pgp *pgp, const char *expected_si
  * if it had failed ("interrupted"). Async-signal-safe: call it from a
  * SIGINT/SIGTERM handler. Stays set for the rest of the process. */
 void mrx_bundle_interrupt(void);
+/* Whether mrx_bundle_interrupt was called (the daemon is stopping). */
+int mrx_bundle_interrupted(void);
 
 #endif

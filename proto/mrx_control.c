@@ -155,6 +155,11 @@ mrx_control_check_params(const mrx_control_request *req, const mrx_control_param
             if ((rc = check_string(req->name, key, value, 0, MRX_CONTROL_DOCUMENT_MAX)) < 0)
                 return rc;
             break;
+        case MRX_PARAM_BOOL:
+            if (!json_is_boolean(value))
+                return mrx_error_set(MRX_EINVAL, "%s: \"%s\" must be true or false", req->name,
+                                     key);
+            break;
         case MRX_PARAM_STRINGS:
         case MRX_PARAM_PATHS:
             if (!json_is_array(value) || json_array_size(value) == 0 ||
@@ -179,6 +184,12 @@ const char *
 mrx_control_string(const mrx_control_request *req, const char *name)
 {
     return json_string_value(json_object_get(req->params, name));
+}
+
+int
+mrx_control_flag(const mrx_control_request *req, const char *name)
+{
+    return json_is_true(json_object_get(req->params, name));
 }
 
 json_t *

@@ -44,6 +44,7 @@ typedef enum mrx_control_type {
     MRX_PARAM_PATH,    /* a string that is an absolute path */
     MRX_PARAM_PATHS,   /* an array of absolute paths */
     MRX_PARAM_DOCUMENT, /* a string of 1 to MRX_CONTROL_DOCUMENT_MAX bytes (a certificate) */
+    MRX_PARAM_BOOL,    /* true or false */
 } mrx_control_type;
 
 typedef struct mrx_control_param {
@@ -61,6 +62,8 @@ int mrx_control_check_params(const mrx_control_request *req, const mrx_control_p
 const char *mrx_control_string(const mrx_control_request *req, const char *name);
 /* A checked array parameter, or NULL if absent (borrowed). */
 json_t *mrx_control_array(const mrx_control_request *req, const char *name);
+/* Whether the (checked) boolean parameter name is true; absent is false. */
+int mrx_control_flag(const mrx_control_request *req, const char *name);
 
 /* Replies, as JSON text to send (free it); tag may be "" or NULL. */
 char *mrx_control_result(const char *tag, json_t *result); /* steals result */

@@ -4,7 +4,7 @@
 # reviewer connect only to it. The clinic's events reach the reviewer
 # through the facilitator, checked with git itself on arrival.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 20
+plan 23
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
@@ -101,6 +101,21 @@ GNUPGHOME=$rev/gnupg gpg --batch --status-fd 1 --verify "$rev/cases/$id/views/$p
     mrx --home "$rev" status | grep -q "facilitator .*last contact 20" &&
     ok "mrx status shows when the relay was last heard from" ||
     not_ok "no last contact" "$(mrx --home "$rev" status)"
+
+# mrx sync --wait: once it returns, what the peer holds is here
+photo=$(mrx --home "$clinic" --json add "$id" --kind photos "$MRX_TESTDATA/photos" | jq -r .bundle)
+mrx --home "$clinic" sync --wait >/dev/null && mrx --home "$fac" sync --wait >/dev/null &&
+    out=$(mrx --home "$rev" sync --wait) && [[ -f $rev/cases/$id/bundles/$photo.mrx ]] &&
+    grep -q "in step with 1 of 1 peer; 1 bundle fetched" <<<"$out" &&
+    ok "mrx sync --wait returns with the new bundle in the store, and says so" ||
+    not_ok "sync --wait returned early" "$out"
+t_stop "$fac"
+out=$(mrx --home "$rev" sync --wait) && grep -q "in step with 0 of 1 peer" <<<"$out" &&
+    grep -q "facilitator.*not reached" <<<"$out" &&
+    ok "mrx sync --wait names the peer it could not reach, and returns" ||
+    not_ok "sync --wait with the relay down" "$out"
+t_start "$fac" >/dev/null
+refuses 2 "unknown option --now" "mrx sync refuses an unknown option" mrx --home "$rev" sync --now
 
 # a peer of the relay that is not in the case gets nothing of it: once it
 # has had the relay's answer to CASES, it still holds no case

@@ -83,7 +83,8 @@ at=$(sed -n "s/.*fetching bundle ${big:0:16}, resuming at \([0-9]*\) of.*/\1/p" 
 ((at > 0 && at <= had && had - at < chunk && at % chunk == 0)) &&
     ok "after the restart it resumes from its last whole chunk ($at): at most one chunk is sent again" ||
     not_ok "resumed at '${at}' with $had bytes in" "$(grep -i "${big:0:16}" "$relay.log" | tail -5)"
-grep -q "sending bundle ${big:0:16} from $at of $total" "$pat.log" &&
+sends_from() { grep -q "sending bundle ${big:0:16} from $at of $total" "$pat.log"; }
+wait_for 60 sends_from &&
     ok "the sender sends from there on, not from the start" ||
     not_ok "the sender did not resume" "$(grep -i "${big:0:16}" "$pat.log" | tail -5)"
 wait_for 300 held "$relay" "$big" &&
