@@ -107,3 +107,23 @@ cmd_peer_list(mrx_cli *cli, int argc, char **argv)
     json_decref(result);
     return 0;
 }
+
+int
+cmd_peer_remove(mrx_cli *cli, int argc, char **argv)
+{
+    json_t *result = NULL;
+    int code;
+
+    if ((code = mrx_cli_positional(cli, argc, argv, 1)) >= 0)
+        return code;
+    if ((code = mrx_cli_call(cli, "peer-remove", json_pack("{s:s}", "fingerprint", argv[optind]),
+                             &result)) != 0)
+        return code;
+    if (cli->json)
+        mrx_cli_print_json(result);
+    else
+        printf("removed peer %s\n  it is no longer admitted; its signed events stay valid\n",
+               mrx_cli_str(result, "name"));
+    json_decref(result);
+    return 0;
+}

@@ -22,6 +22,8 @@ static const mrx_cli_command commands[] = {
     {"status", cmd_status, "", "show the node, its daemon, its peers and its cases"},
     {"peer add", cmd_peer_add, "FILE", "verify and import a peer's certificate (- for stdin)"},
     {"peer list", cmd_peer_list, "", "list the imported peers"},
+    {"peer remove", cmd_peer_remove, "FINGERPRINT",
+     "forget a peer: it is no longer admitted, and its live sessions end"},
     {"bundle create", cmd_bundle_create,
      "--kind KIND [--to FINGERPRINT]... --out FILE|DIR PATH...",
      "package files into a signed, encrypted bundle (offline)"},

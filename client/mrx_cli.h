@@ -89,6 +89,7 @@ int cmd_id(mrx_cli *cli, int argc, char **argv);
 int cmd_status(mrx_cli *cli, int argc, char **argv);
 int cmd_peer_add(mrx_cli *cli, int argc, char **argv);
 int cmd_peer_list(mrx_cli *cli, int argc, char **argv);
+int cmd_peer_remove(mrx_cli *cli, int argc, char **argv);
 int cmd_bundle_create(mrx_cli *cli, int argc, char **argv);
 int cmd_bundle_open(mrx_cli *cli, int argc, char **argv);
 int cmd_case_new(mrx_cli *cli, int argc, char **argv);

@@ -153,6 +153,10 @@ serve(struct worker *w, zframe_t *client, const char *text)
             changed = json_string_value(json_object_get(result, "id"));
         if (changed && strcmp(job.req.name, "case-show") != 0)
             zstr_sendf(w->changes, "%s", changed);
+        /* a peer removed: its live sessions end */
+        if (strcmp(job.req.name, "peer-remove") == 0)
+            zstr_sendf(w->changes, "peer:%s",
+                       json_string_value(json_object_get(result, "fingerprint")));
     }
     if (rc == 0)
         reply = mrx_control_result(job.req.tag, result);

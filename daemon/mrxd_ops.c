@@ -15,12 +15,14 @@ static int op_status(mrxd_job *job, json_t **result);
 static int op_id(mrxd_job *job, json_t **result);
 static int op_peer_add(mrxd_job *job, json_t **result);
 static int op_peer_list(mrxd_job *job, json_t **result);
+static int op_peer_remove(mrxd_job *job, json_t **result);
 
 static const mrxd_op ops[] = {
     {"status", op_status},
     {"id", op_id},
     {"peer-add", op_peer_add},
     {"peer-list", op_peer_list},
+    {"peer-remove", op_peer_remove},
     {"case-new", mrxd_op_case_new},
     {"case-list", mrxd_op_case_list},
     {"case-show", mrxd_op_case_show},
@@ -175,6 +177,26 @@ op_peer_add(mrxd_job *job, json_t **result)
         return rc;
     *result = peer_json(mrxd_job_node(job), cert);
     mrx_cert_destroy(&cert);
+    return *result ? 0 : mrx_error_set(MRX_ENOMEM, "out of memory");
+}
+
+static int
+op_peer_remove(mrxd_job *job, json_t **result)
+{
+    static const mrx_control_param spec[] = {{"fingerprint", MRX_PARAM_STRING, 1}};
+    const char *fpr;
+    json_t *name;
+    int rc;
+
+    if ((rc = mrxd_params(job, spec, 1)) < 0)
+        return rc;
+    fpr = mrx_control_string(mrxd_job_request(job), "fingerprint");
+    name = mrxd_key_name(mrxd_job_node(job), fpr);
+    if ((rc = mrx_node_peer_remove(mrxd_job_node(job), fpr)) < 0) {
+        json_decref(name);
+        return rc;
+    }
+    *result = json_pack("{s:s,s:o}", "fingerprint", fpr, "name", name);
     return *result ? 0 : mrx_error_set(MRX_ENOMEM, "out of memory");
 }
 

@@ -43,6 +43,8 @@
 #define FETCH_STALL_MS 30000       /* a fetch with no chunk for this long is left for a later round */
 #define SENDS_MAX 4                /* bundles sent to one session at a time */
 #define CONNECT_GRACE_MS 5000      /* a round waits this long for a peer not connected */
+#define HEARTBEAT_IVL_MS 5000      /* ZMTP heartbeats on every connection */
+#define HEARTBEAT_TIMEOUT_MS 15000 /* a connection silent this long is dropped */
 
 /* A bundle this node may hold and lacks, to ask a peer for. */
 typedef struct want {
@@ -139,6 +141,7 @@ static void send_end(session *s, size_t i);
 static void plan_fetches(struct actor *a, session *s, const char *case_id);
 static void send_views(struct actor *a, session *s, const char *case_id);
 static void round_check(struct actor *a);
+static void stop_sends(struct actor *a, const char *case_id);
 
 static void
 session_destroy(void **item)
@@ -540,9 +543,11 @@ on_pack(actor *a, session *s, const mrx_wire_msg *m)
     }
     mrx_ledger_heads(ledger, &after, &n_after);
     if (heads_differ(before, n_before, after, n_after)) {
-        /* more may wait beyond one pack; and who else takes part hears */
+        /* more may wait beyond one pack; who else takes part hears; and
+         * a member removed gets no more bundles */
         send_simple(s, MRX_WIRE_HEADS, m->case_id);
         notify_peers(a, m->case_id, s);
+        stop_sends(a, m->case_id);
     }
 out:
     if (dir)
@@ -856,6 +861,40 @@ send_chunks(actor *a, session *s, size_t i)
                  case_id, bundle);
         record_transfer(a, case_id, MRX_EV_BUNDLE_SERVED, bundle, s->peer);
     }
+}
+
+/* The membership of case_id changed: bundles on their way to a peer
+ * that may no longer hold them stop at once. */
+static void
+stop_sends(actor *a, const char *case_id)
+{
+    mrx_ledger *ledger = NULL;
+    mrx_event *bundles = NULL;
+    mrx_case *c = NULL;
+    size_t n = 0;
+
+    if (open_case(&ledger, a, case_id) < 0 || mrx_case_load(&c, ledger, mrx_node_pgp(a->node)) < 0 ||
+        mrx_case_bundles(ledger, mrx_node_pgp(a->node), &bundles, &n, NULL) < 0)
+        goto out;
+    for (session *s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions))
+        for (size_t i = 0; i < SENDS_MAX; i++) {
+            const mrx_event *added = NULL;
+            if (!s->out[i] || strcmp(s->out[i]->case_id, case_id) != 0)
+                continue;
+            for (size_t j = 0; j < n && !added; j++)
+                if (strcmp(bundles[j].bundle, s->out[i]->bundle) == 0)
+                    added = &bundles[j];
+            if (added && takes_part(a, ledger, s->peer) && mrx_case_may_hold(c, s->peer, added))
+                continue;
+            mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: bundle %.16s stopped: no longer "
+                     "the peer's to hold",
+                     s->peer, case_id, s->out[i]->bundle);
+            send_end(s, i);
+        }
+out:
+    free(bundles);
+    mrx_case_destroy(&c);
+    mrx_ledger_destroy(&ledger);
 }
 
 /* A bundle of the case that the peer may hold and we hold, opened; or an
@@ -1363,6 +1402,20 @@ on_zap(zloop_t *loop, zsock_t *zap, void *arg)
     return 0;
 }
 
+/* Whether fpr is an imported peer now (its certificate is in peers/). */
+static int
+is_peer(actor *a, const char *fpr)
+{
+    char name[MRX_FPR_LEN + 16], *path;
+    int yes;
+
+    snprintf(name, sizeof name, "peers/%s.cert", fpr);
+    path = mrx_fs_join(mrx_node_home(a->node), name);
+    yes = path && access(path, F_OK) == 0;
+    free(path);
+    return yes;
+}
+
 static int
 on_server(zloop_t *loop, zsock_t *router, void *arg)
 {
@@ -1389,6 +1442,12 @@ on_server(zloop_t *loop, zsock_t *router, void *arg)
     for (size_t i = 0; i < zframe_size(rid); i++)
         snprintf(key + 2 + 2 * i, sizeof key - 2 - 2 * i, "%02x", zframe_data(rid)[i]);
     if (!(s = zhashx_lookup(a->sessions, key))) {
+        /* a connection admitted before its peer was removed gets nothing */
+        if (!is_peer(a, user)) {
+            zframe_destroy(&rid);
+            zmsg_destroy(&msg);
+            return 0;
+        }
         if (!(s = session_new(a, key, user))) {
             zframe_destroy(&rid);
             zmsg_destroy(&msg);
@@ -1429,8 +1488,8 @@ set_common_options(zsock_t *sock)
 {
     zsock_set_maxmsgsize(sock, MRX_WIRE_MSG_MAX);
     zsock_set_linger(sock, 0);
-    zsock_set_heartbeat_ivl(sock, 5000);
-    zsock_set_heartbeat_timeout(sock, 15000);
+    zsock_set_heartbeat_ivl(sock, HEARTBEAT_IVL_MS);
+    zsock_set_heartbeat_timeout(sock, HEARTBEAT_TIMEOUT_MS);
 }
 
 /* A client connection came up or went down. Either way the session
@@ -1610,17 +1669,43 @@ on_greet(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-/* A case changed here (a control worker said so): tell who takes part. */
+/* A peer was removed: every session with it ends now (a server session
+ * is forgotten; a new one needs ZAP, which refuses it from now on). */
+static void
+close_peer(actor *a, const char *fpr)
+{
+    zlist_t *gone = zlist_new();
+
+    if (!gone)
+        return;
+    zlist_autofree(gone);
+    for (session *s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions))
+        if (strcmp(s->peer, fpr) == 0)
+            zlist_append(gone, s->key);
+    for (char *key = zlist_first(gone); key; key = zlist_next(gone)) {
+        mrxd_log(MRX_LOG_INFO, "sync: peer %.16s removed: session closed", fpr);
+        zhashx_delete(a->sessions, key);
+    }
+    zlist_destroy(&gone);
+    peer_keys(a, 1);
+}
+
+/* A case changed here (a control worker said so), or a peer was removed
+ * ("peer:FPR"): tell who takes part, and stop what may no longer go on. */
 static int
 on_change(zloop_t *loop, zsock_t *pull, void *arg)
 {
     actor *a = arg;
-    char *case_id = zstr_recv(pull);
+    char *what = zstr_recv(pull);
 
     (void)loop;
-    if (case_id && mrx_sha256_hex_valid(case_id))
-        notify_peers(a, case_id, NULL);
-    zstr_free(&case_id);
+    if (what && strncmp(what, "peer:", 5) == 0 && mrx_text_is_fpr(what + 5))
+        close_peer(a, what + 5);
+    else if (what && mrx_sha256_hex_valid(what)) {
+        stop_sends(a, what);
+        notify_peers(a, what, NULL);
+    }
+    zstr_free(&what);
     return 0;
 }
 
@@ -1649,6 +1734,17 @@ in_step(const session *s)
     return s->ready && !s->hello_wait && !s->pending && !s->in && zlistx_size(s->wants) == 0;
 }
 
+/* Whether a round waits no more for s: it never answered our HELLO
+ * within CONNECT_GRACE_MS, or went quiet as long as the heartbeat allows
+ * (it may have been removed as a peer on its side, or be gone). */
+static int
+gone_quiet(const session *s, const waiter *w, int64_t now)
+{
+    if (now - w->started < CONNECT_GRACE_MS)
+        return 0;
+    return !s->ready || s->hello_wait || now - s->heard_at >= HEARTBEAT_TIMEOUT_MS;
+}
+
 /* Each peer once: in step, or not reached. */
 static json_t *
 round_peers(actor *a)
@@ -1658,7 +1754,7 @@ round_peers(actor *a)
     for (session *s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions)) {
         json_t *had = json_object_get(peers, s->peer);
         if (!had || !json_is_true(had))
-            json_object_set_new(peers, s->peer, json_boolean(s->ready));
+            json_object_set_new(peers, s->peer, json_boolean(in_step(s)));
     }
     return peers;
 }
@@ -1688,12 +1784,8 @@ round_check(actor *a)
     w = zlistx_first(a->waiters);
     while (w) {
         int done = 1;
-        for (session *s = zhashx_first(a->sessions); s && done; s = zhashx_next(a->sessions)) {
-            if (s->ready)
-                done = in_step(s);
-            else if (s->client)
-                done = now - w->started >= CONNECT_GRACE_MS;
-        }
+        for (session *s = zhashx_first(a->sessions); s && done; s = zhashx_next(a->sessions))
+            done = in_step(s) || gone_quiet(s, w, now) || (!s->client && !s->ready);
         if (!done) {
             w = zlistx_next(a->waiters);
             continue;

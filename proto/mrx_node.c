@@ -320,6 +320,25 @@ peer_path(const mrx_node *self, const char *fpr)
 }
 
 int
+mrx_node_peer_remove(mrx_node *self, const char *fpr)
+{
+    char *path = NULL;
+    int rc = 0;
+
+    if (!mrx_text_is_fpr(fpr))
+        return mrx_error_set(MRX_EINVAL, "\"%.48s\" is not a fingerprint", fpr);
+    if (!(path = peer_path(self, fpr)))
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if (unlink(path) != 0)
+        rc = errno == ENOENT ? mrx_error_set(MRX_ENOTFOUND, "peer %s: not imported", fpr)
+                             : mrx_error_set(MRX_EIO, "%s: %s", path, strerror(errno));
+    else
+        rc = mrx_fs_fsync_dir(self->peers);
+    free(path);
+    return rc;
+}
+
+int
 mrx_node_peer_get(mrx_node *self, mrx_cert **out, const char *fpr)
 {
     char *path = NULL, *text = NULL;

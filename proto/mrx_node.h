@@ -49,6 +49,11 @@ int mrx_node_peer_add(mrx_node *self, mrx_cert **out, const char *text, size_t l
  * each with mrx_cert_destroy and the array with free. */
 int mrx_node_peer_list(mrx_node *self, mrx_cert ***out, size_t *n);
 
+/* Forget peer fpr: its certificate leaves peers/, so it is no longer
+ * admitted or dialed. Its key stays in the keyring, for the events it
+ * signed. MRX_ENOTFOUND if it is not a peer. */
+int mrx_node_peer_remove(mrx_node *self, const char *fpr);
+
 /* The certificate of peer fpr, or MRX_ENOTFOUND. */
 int mrx_node_peer_get(mrx_node *self, mrx_cert **out, const char *fpr);
 

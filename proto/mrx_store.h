@@ -17,7 +17,7 @@
 
 #define MRX_STORE_DIR "bundles"         /* in cases/<case>/ */
 #define MRX_STORE_CHUNK (256 * 1024)    /* bytes a chunk: what a resume rounds down to */
-#define MRX_STORE_SYNC_EVERY (32u * MRX_STORE_CHUNK) /* a partial file is fsynced this often */
+#define MRX_STORE_SYNC_EVERY (32u * MRX_STORE_CHUNK) /* a partial file is written back this often */
 
 /* The folder of case_id's store on node (not made); malloc'd. */
 char *mrx_store_dir(mrx_node *node, const char *case_id);

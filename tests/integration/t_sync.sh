@@ -4,7 +4,7 @@
 # reviewer connect only to it. The clinic's events reach the reviewer
 # through the facilitator, checked with git itself on arrival.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 23
+plan 26
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
@@ -21,6 +21,7 @@ introduce "$pat" "$clinic"
 introduce "$pat" "$rev"
 ffpr=$(fpr_of "$fac") cfpr=$(fpr_of "$clinic") rfpr=$(fpr_of "$rev")
 
+has_ev_type() { mrx --home "$1" --json case show "$id" | jq -e --arg t "$2" '.events[] | select(.type == $t)'; }
 has_case() { mrx --home "$1" --json case list | jq -e --arg id "$2" '.cases[] | select(.id == $id)'; }
 events_of() { mrx --home "$1" --json case show "$2" | jq '.events | length'; }
 has_events() { [[ $(events_of "$1" "$2") -ge $3 ]]; }
@@ -106,8 +107,8 @@ GNUPGHOME=$rev/gnupg gpg --batch --status-fd 1 --verify "$rev/cases/$id/views/$p
 photo=$(mrx --home "$clinic" --json add "$id" --kind photos "$MRX_TESTDATA/photos" | jq -r .bundle)
 mrx --home "$clinic" sync --wait >/dev/null && mrx --home "$fac" sync --wait >/dev/null &&
     out=$(mrx --home "$rev" sync --wait) && [[ -f $rev/cases/$id/bundles/$photo.mrx ]] &&
-    grep -q "in step with 1 of 1 peer; 1 bundle fetched" <<<"$out" &&
-    ok "mrx sync --wait returns with the new bundle in the store, and says so" ||
+    grep -q "in step with 1 of 1 peer; [01] bundle" <<<"$out" &&
+    ok "mrx sync --wait returns with the new bundle in the store (fetched then, or just before)" ||
     not_ok "sync --wait returned early" "$out"
 t_stop "$fac"
 out=$(mrx --home "$rev" sync --wait) && grep -q "in step with 0 of 1 peer" <<<"$out" &&
@@ -116,6 +117,27 @@ out=$(mrx --home "$rev" sync --wait) && grep -q "in step with 0 of 1 peer" <<<"$
     not_ok "sync --wait with the relay down" "$out"
 t_start "$fac" >/dev/null
 refuses 2 "unknown option --now" "mrx sync refuses an unknown option" mrx --home "$rev" sync --now
+
+# a member revoked gets nothing more of the case
+mrx --home "$pat" revoke "$id" "$rfpr" >/dev/null
+wait_for 60 has_ev_type "$fac" member-removed || not_ok "the revocation never reached the relay"
+before=$(events_of "$rev" "$id")
+mrx --home "$pat" add "$id" --kind plan "$MRX_TESTDATA/docs/UD_sample.pdf" >/dev/null
+mrx --home "$fac" sync --wait >/dev/null; mrx --home "$rev" sync --wait >/dev/null
+after=$(events_of "$rev" "$id")
+[[ $(events_of "$fac" "$id") -gt $after ]] &&
+    ok "a revoked reviewer gets no new events through the relay ($before, then $after)" ||
+    not_ok "the revoked reviewer still syncs" "$before -> $after, relay $(events_of "$fac" "$id")"
+
+# a peer removed: its live sessions end, and it is not admitted again
+mrx --home "$fac" peer remove "$rfpr" >/dev/null
+closed() { grep -q "sync: peer ${rfpr:0:16} removed: session closed" "$fac.log"; }
+wait_for 30 closed && ok "removing a peer closes its live session at once" ||
+    not_ok "no session closed" "$(tail -3 "$fac.log")"
+out=$(mrx --home "$rev" sync --wait) && grep -q "facilitator.*not reached" <<<"$out" &&
+    ok "the removed peer is no longer answered: its sync says the relay is not reached" ||
+    not_ok "the removed peer still syncs" "$out"
+mrx --home "$rev" id >"$t_root/rev.cert" && mrx --home "$fac" peer add "$t_root/rev.cert" >/dev/null
 
 # a peer of the relay that is not in the case gets nothing of it: once it
 # has had the relay's answer to CASES, it still holds no case

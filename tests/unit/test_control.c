@@ -19,6 +19,7 @@ static const mrx_control_param spec[] = {
     {"file", MRX_PARAM_PATH, 0},
     {"members", MRX_PARAM_STRINGS, 0},
     {"files", MRX_PARAM_PATHS, 0},
+    {"wait", MRX_PARAM_BOOL, 0},
 };
 
 #define N_SPEC (sizeof spec / sizeof spec[0])
@@ -377,6 +378,8 @@ control_check_params_accepts_each_type(void **state)
         check(json_pack("{s:s,s:s,s:[s,s],s:[s]}", "title", "fracture", "file", "/srv/scan.dcm",
                         "members", "A1", "relative/ok", "files", "/")),
         0);
+    assert_int_equal(check(json_pack("{s:s,s:b}", "title", "x", "wait", 1)), 0);
+    assert_int_equal(check(json_pack("{s:s,s:b}", "title", "x", "wait", 0)), 0);
 }
 
 static void
@@ -400,6 +403,10 @@ control_check_params_refuses_wrong_types(void **state)
     check_refused(json_pack("{s:s,s:s}", "title", "x", "members", "A1"),
                   "\"members\" must be an array");
     check_refused(json_pack("{s:s,s:{}}", "title", "x", "files"), "\"files\" must be an array");
+    check_refused(json_pack("{s:s,s:s}", "title", "x", "wait", "yes"),
+                  "\"wait\" must be true or false");
+    check_refused(json_pack("{s:s,s:i}", "title", "x", "wait", 1), "\"wait\" must be true or false");
+    check_refused(json_pack("{s:s,s:n}", "title", "x", "wait"), "\"wait\" must be true or false");
 }
 
 static void
@@ -491,6 +498,13 @@ control_string_and_array_return_checked_params(void **state)
     assert_int_equal(json_array_size(mrx_control_array(&req, "members")), 1);
     assert_null(mrx_control_array(&req, "files"));
     assert_null(mrx_control_array(&req, "title"));
+    assert_int_equal(mrx_control_flag(&req, "wait"), 0); /* absent is false */
+    mrx_control_request_release(&req);
+    assert_int_equal(parse(&req, "{\"request\":\"sync\",\"params\":{\"title\":\"t\","
+                                 "\"wait\":true}}"),
+                     0);
+    assert_int_equal(mrx_control_check_params(&req, spec, N_SPEC), 0);
+    assert_int_equal(mrx_control_flag(&req, "wait"), 1);
     mrx_control_request_release(&req);
 }
 
