@@ -39,7 +39,7 @@
 #define SERVER_IDLE_MS (10 * 60 * 1000) /* a server session unheard from is dropped */
 #define REDIAL_FIRST_MS 3000       /* a peer that never answered is dialed again, */
 #define REDIAL_MAX_MS 60000        /* backing off to this */
-#define FETCH_WINDOW 16            /* chunks a fetch lets the sender have in flight */
+#define FETCH_WINDOW 32            /* chunks a fetch lets the sender have in flight */
 #define FETCH_STALL_MS 30000       /* a fetch with no chunk for this long is left for a later round */
 #define SENDS_MAX 4                /* bundles sent to one session at a time */
 #define CONNECT_GRACE_MS 5000      /* a round waits this long for a peer not connected */

@@ -45,7 +45,8 @@ mrx_wire_msg_destroy(mrx_wire_msg **self_p)
     free(self->text);
     free(self->cases);
     free(self->feeds);
-    free(self->data);
+    if (!self->data_borrowed)
+        free(self->data);
     free(self);
     *self_p = NULL;
 }
@@ -199,6 +200,12 @@ read_data(struct cursor *c, mrx_wire_msg *m, size_t max, const char *what)
     if (zframe_size(f) > max)
         return malformed(c, MRX_WIRE_ELIMIT, what);
     m->data_len = zframe_size(f);
+    if (m->command == MRX_WIRE_CHUNK) {
+        /* the bulk of a transfer: read where it lies */
+        m->data = zframe_data(f);
+        m->data_borrowed = 1;
+        return 0;
+    }
     if (!(m->data = malloc(m->data_len ? m->data_len : 1)))
         return mrx_error_set(MRX_ENOMEM, "out of memory");
     memcpy(m->data, zframe_data(f), m->data_len);

@@ -84,6 +84,7 @@ typedef struct mrx_wire_msg {
     size_t n_feeds;
     void *data;                           /* PACK: the git pack; CHUNK: the bytes */
     size_t data_len;
+    int data_borrowed;                    /* data points into the decoded zmsg (CHUNK) */
 } mrx_wire_msg;
 
 /* A new, empty message of a command. */
@@ -94,7 +95,8 @@ void mrx_wire_msg_destroy(mrx_wire_msg **self_p);
 const char *mrx_wire_command_name(mrx_wire_command command);
 
 /* Decode msg (not consumed). On failure the message names what was wrong
- * and *code is the ERROR code to answer with. */
+ * and *code is the ERROR code to answer with. A CHUNK's data is not
+ * copied: it points into msg, which must outlive the decoded message. */
 int mrx_wire_decode(mrx_wire_msg **out, mrx_wire_error *code, zmsg_t *msg);
 
 /* Encode a message; NULL (with the error set) if it breaks a limit. */
