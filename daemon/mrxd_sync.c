@@ -1226,9 +1226,12 @@ handle(actor *a, session *s, zmsg_t *msg)
 
     s->heard_at = zclock_mono();
     if (mrx_wire_decode(&m, &code, msg) < 0) {
+        zframe_t *command = zmsg_first(msg) ? zmsg_next(msg) : NULL;
         mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s sent a bad message: %s", s->peer,
                  mrx_error_last());
-        send_error(s, "?", code, mrx_error_last());
+        /* never an ERROR for an ERROR, even a bad one */
+        if (!command || !zframe_streq(command, "ERROR"))
+            send_error(s, "?", code, mrx_error_last());
         return;
     }
     mrxd_log(MRX_LOG_DEBUG, "sync: peer %.16s: %s", s->peer, mrx_wire_command_name(m->command));

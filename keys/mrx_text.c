@@ -56,6 +56,38 @@ mrx_text_is_single_line(const char *s, size_t max)
     return 1;
 }
 
+size_t
+mrx_text_to_single_line(char *out, size_t max, const char *in, const char *fallback)
+{
+    size_t n = 0, len, start;
+
+    /* valid characters kept, anything else a space, cut only between
+     * characters; then spaces trimmed at both ends */
+    for (const unsigned char *p = (const unsigned char *)in; *p && n < max; p += len ? len : 1) {
+        len = utf8_char_len(p);
+        if (len == 0) {
+            out[n++] = ' ';
+            continue;
+        }
+        if (n + len > max)
+            break;
+        memcpy(out + n, p, len);
+        n += len;
+    }
+    while (n > 0 && out[n - 1] == ' ')
+        n--;
+    for (start = 0; start < n && out[start] == ' '; start++)
+        ;
+    memmove(out, out + start, n - start);
+    n -= start;
+    if (n == 0) {
+        snprintf(out, max + 1, "%s", fallback);
+        n = strlen(out);
+    }
+    out[n] = '\0';
+    return n;
+}
+
 int
 mrx_text_is_fpr(const char *s)
 {

@@ -16,6 +16,13 @@
  * leading or trailing space. */
 int mrx_text_is_single_line(const char *s, size_t max);
 
+/* Make in (any bytes up to a NUL) a text mrx_text_is_single_line takes,
+ * in out (max + 1 bytes): control characters and invalid UTF-8 become
+ * spaces, it is cut between characters at max bytes and trimmed; if
+ * nothing is left, fallback (single-line, at most max bytes). Returns
+ * the length. */
+size_t mrx_text_to_single_line(char *out, size_t max, const char *in, const char *fallback);
+
 /* True if s is exactly 40 uppercase hex digits. */
 int mrx_text_is_fpr(const char *s);
 

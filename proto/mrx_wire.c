@@ -395,7 +395,9 @@ mrx_wire_encode(const mrx_wire_msg *m)
 
     if (m->n_feeds > MRX_WIRE_FEEDS_MAX || m->n_cases > MRX_WIRE_CASES_MAX ||
         m->data_len > MRX_WIRE_PACK_MAX ||
-        (m->command == MRX_WIRE_CHUNK && m->data_len > MRX_WIRE_CHUNK_MAX) ||
+        (m->command == MRX_WIRE_CHUNK && (m->data_len > MRX_WIRE_CHUNK_MAX || m->data_len == 0)) ||
+        ((m->command == MRX_WIRE_FETCH || m->command == MRX_WIRE_CREDIT) &&
+         (m->credit == 0 || m->credit > MRX_WIRE_CREDIT_MAX)) ||
         (m->text && strlen(m->text) > (m->command == MRX_WIRE_HELLO  ? MRX_CERT_MAX
                                        : m->command == MRX_WIRE_VIEW ? MRX_WIRE_VIEW_MAX
                                                                      : MRX_WIRE_ERROR_MAX))) {
@@ -467,17 +469,14 @@ mrx_wire_error_msg(const char *command, mrx_wire_error code, const char *message
 {
     mrx_wire_msg m;
     char text[MRX_WIRE_ERROR_MAX + 1];
-    size_t i;
 
     memset(&m, 0, sizeof m);
     m.command = MRX_WIRE_ERROR;
-    snprintf(m.error_command, sizeof m.error_command, "%s", command[0] ? command : "?");
+    /* one line of UTF-8 within its limit, whatever came in (a message may
+     * quote a peer's bytes): what the peer's decoder takes */
+    mrx_text_to_single_line(m.error_command, MRX_WIRE_COMMAND_MAX, command, "?");
     m.error_code = (uint64_t)code;
-    /* one line, within the limit, whatever the message */
-    snprintf(text, sizeof text, "%s", message[0] ? message : "refused");
-    for (i = 0; text[i]; i++)
-        if ((unsigned char)text[i] < 0x20)
-            text[i] = ' ';
+    mrx_text_to_single_line(text, MRX_WIRE_ERROR_MAX, message, "refused");
     m.text = text;
     return mrx_wire_encode(&m);
 }

@@ -8,13 +8,13 @@ set -euo pipefail
 command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)" >&2; exit 2; }
 src=$MRX_SRCDIR
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -include config.h -I. -I$src/keys -I$src/proto
- $(pkg-config --cflags gpgme jansson libcrypto libzmq)"
-libs="$(pkg-config --libs gpgme jansson libcrypto libzmq libarchive libzstd) -pthread"
+ $(pkg-config --cflags gpgme jansson libcrypto libzmq libczmq)"
+libs="$(pkg-config --libs gpgme jansson libcrypto libzmq libczmq libarchive libzstd) -pthread"
 common="$src/keys/mrx_error.c $src/keys/mrx_text.c $src/keys/mrx_fs.c $src/keys/mrx_sha256.c
  $src/keys/mrx_pgp.c $src/keys/mrx_curve.c $src/keys/mrx_cert.c $src/proto/mrx_manifest.c
- $src/proto/mrx_config.c $src/proto/mrx_control.c"
+ $src/proto/mrx_config.c $src/proto/mrx_control.c $src/proto/mrx_wire.c"
 status=0
-for name in manifest config text control; do
+for name in manifest config text control wire; do
     out=fuzz-out/$name
     mkdir -p "$out"
     cp -n "$src/tests/fuzz/corpus/$name"/* "$out/" 2>/dev/null || true
