@@ -39,6 +39,8 @@ static const mrx_cli_command commands[] = {
      "add files to a case as a bundle for its readers"},
     {"get", cmd_get, "CASE BUNDLE --out DIR", "check and extract a case's bundle"},
     {"sync", cmd_sync, "[--wait]", "sync with every peer now (and wait until in step)"},
+    {"export", cmd_export, "CASE FILE", "write a whole case to one file, for offline transfer"},
+    {"import", cmd_import, "FILE", "take in a case from an export file, with every check of sync"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

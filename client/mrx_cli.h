@@ -99,6 +99,8 @@ int cmd_grant(mrx_cli *cli, int argc, char **argv);
 int cmd_revoke(mrx_cli *cli, int argc, char **argv);
 int cmd_add(mrx_cli *cli, int argc, char **argv);
 int cmd_get(mrx_cli *cli, int argc, char **argv);
+int cmd_export(mrx_cli *cli, int argc, char **argv);
+int cmd_import(mrx_cli *cli, int argc, char **argv);
 int cmd_sync(mrx_cli *cli, int argc, char **argv);
 
 

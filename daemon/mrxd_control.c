@@ -151,7 +151,8 @@ serve(struct worker *w, zframe_t *client, const char *text)
         const char *changed = json_string_value(json_object_get(result, "case"));
         if (!changed && strcmp(job.req.name, "case-new") == 0)
             changed = json_string_value(json_object_get(result, "id"));
-        if (changed && strcmp(job.req.name, "case-show") != 0)
+        if (changed && strcmp(job.req.name, "case-show") != 0 &&
+            strcmp(job.req.name, "export") != 0)
             zstr_sendf(w->changes, "%s", changed);
         /* a peer removed: its live sessions end */
         if (strcmp(job.req.name, "peer-remove") == 0)

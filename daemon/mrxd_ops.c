@@ -31,6 +31,8 @@ static const mrxd_op ops[] = {
     {"add", mrxd_op_add},
     {"get", mrxd_op_get},
     {"sync", mrxd_op_sync},
+    {"export", mrxd_op_export},
+    {"import", mrxd_op_import},
 };
 
 const mrxd_op *

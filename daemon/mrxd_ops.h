@@ -25,5 +25,8 @@ int mrxd_op_grant(mrxd_job *job, json_t **result);
 int mrxd_op_revoke(mrxd_job *job, json_t **result);
 int mrxd_op_add(mrxd_job *job, json_t **result);
 int mrxd_op_get(mrxd_job *job, json_t **result);
+/* mrxd_export.c */
+int mrxd_op_export(mrxd_job *job, json_t **result);
+int mrxd_op_import(mrxd_job *job, json_t **result);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,6 +118,15 @@ mrx_store_partial_open(mrx_store_partial **out, uint64_t *offset, mrx_node *node
         fstat(self->fd, &st) != 0) {
         rc = mrx_error_set(MRX_EIO, "bundle %.16s: cannot open its partial file: %s", bundle,
                            strerror(errno));
+        goto fail;
+    }
+    /* one writer at a time (sync from a peer, an import): the lock goes
+     * with the descriptor, so a killed writer leaves none behind */
+    if (flock(self->fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK
+                 ? mrx_error_set(MRX_EEXIST, "bundle %.16s: already arriving here", bundle)
+                 : mrx_error_set(MRX_EIO, "bundle %.16s: cannot lock its partial file: %s", bundle,
+                                 strerror(errno));
         goto fail;
     }
     /* only whole chunks are trusted; a partial file longer than the

@@ -33,7 +33,8 @@ typedef struct mrx_store_partial mrx_store_partial;
 /* Begin receiving bundle (size bytes, as its bundle-added says) into
  * case_id's store, or take up a partial file left before: what it holds
  * is cut back to its last whole chunk and hashed again. *offset is where
- * the sender should go on from. MRX_EEXIST if the store holds it already. */
+ * the sender should go on from. MRX_EEXIST if the store holds it already,
+ * or another writer is receiving it (each holds an flock on the file). */
 int mrx_store_partial_open(mrx_store_partial **out, uint64_t *offset, mrx_node *node,
                            const char *case_id, const char *bundle, uint64_t size);
 

@@ -679,6 +679,30 @@ store_open_refuses_a_bundle_already_in_the_store(void **state)
 }
 
 static void
+store_open_refuses_a_second_writer_of_the_same_bundle(void **state)
+{
+    mrx_store_partial *p, *q = NULL;
+    uint64_t offset = 7;
+    fixture fx;
+
+    (void)state;
+    fx_init(&fx, "two writers", 2 * CHUNK, 34);
+    p = open_at(&fx, 0);
+    write_range(p, &fx, 0, CHUNK);
+    /* sync and an import must not write one partial file at once */
+    assert_int_equal(mrx_store_partial_open(&q, &offset, node, fx.case_id, fx.id, fx.len),
+                     MRX_EEXIST);
+    assert_null(q);
+    assert_non_null(strstr(mrx_error_last(), "already arriving"));
+    /* the first goes on unharmed, and once it is done the lock is gone */
+    mrx_store_partial_destroy(&p);
+    p = open_at(&fx, CHUNK);
+    write_range(p, &fx, CHUNK, 2 * CHUNK);
+    finish(p, &fx);
+    fx_free(&fx);
+}
+
+static void
 store_open_refuses_invalid_ids(void **state)
 {
     static const char *bad[] = {
@@ -783,6 +807,7 @@ main(void)
         cmocka_unit_test(store_commit_refuses_a_partial_file_grown_underneath),
         cmocka_unit_test(store_discard_removes_the_partial_file),
         cmocka_unit_test(store_open_refuses_a_bundle_already_in_the_store),
+        cmocka_unit_test(store_open_refuses_a_second_writer_of_the_same_bundle),
         cmocka_unit_test(store_open_refuses_invalid_ids),
         cmocka_unit_test(store_takes_a_64_mib_bundle_a_chunk_at_a_time),
     };
