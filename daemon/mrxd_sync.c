@@ -42,7 +42,7 @@
 #define FETCH_WINDOW 32            /* chunks a fetch lets the sender have in flight */
 #define FETCH_STALL_MS 30000       /* a fetch with no chunk for this long is left for a later round */
 #define SENDS_MAX 4                /* bundles sent to one session at a time */
-#define CONNECT_GRACE_MS 5000      /* a round waits this long for a peer not connected */
+#define CONNECT_GRACE_MS 10000     /* a round waits this long for a peer not connected */
 #define HEARTBEAT_IVL_MS 5000      /* ZMTP heartbeats on every connection */
 #define HEARTBEAT_TIMEOUT_MS 15000 /* a connection silent this long is dropped */
 
@@ -1185,15 +1185,19 @@ on_hello(actor *a, session *s, const mrx_wire_msg *m)
     if (!s->ready)
         mrxd_log(MRX_LOG_INFO, "sync: session with peer %.16s (%s)", s->peer,
                  s->client ? "we connected" : "it connected");
+    /* a session new to us starts its bundles afresh; a HELLO on one in
+     * progress (a new round) leaves transfers running, or a bundle sent
+     * whole would be sent, and recorded as served, twice */
+    if (!s->ready) {
+        fetch_end(s);
+        zlistx_purge(s->wants);
+        for (size_t i = 0; i < SENDS_MAX; i++)
+            send_end(s, i);
+        s->pending = 0;
+    }
     s->ready = 1;
     s->hello_wait = 0;
-    s->pending = 0;
     s->redial_ms = REDIAL_FIRST_MS;
-    /* a session begun again starts its bundles again too */
-    fetch_end(s);
-    zlistx_purge(s->wants);
-    for (size_t i = 0; i < SENDS_MAX; i++)
-        send_end(s, i);
     /* and both pull */
     send_simple(s, MRX_WIRE_CASES, NULL);
 }
