@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const mrx_control_param spec[] = {
     {"case", MRX_PARAM_STRING, 1},     {"title", MRX_PARAM_STRING, 0}, {"file", MRX_PARAM_PATH, 0},
     {"members", MRX_PARAM_STRINGS, 0}, {"files", MRX_PARAM_PATHS, 0},
-    {"certificate", MRX_PARAM_DOCUMENT, 0},
+    {"certificate", MRX_PARAM_DOCUMENT, 0}, {"wait", MRX_PARAM_BOOL, 0},
 };
 
 #define N_SPEC (sizeof spec / sizeof spec[0])
@@ -100,6 +100,10 @@ check_checked(const mrx_control_request *req)
                 if (!string_ok(item, spec[i].type == MRX_PARAM_PATHS))
                     abort();
             }
+            break;
+        case MRX_PARAM_BOOL:
+            if (!json_is_boolean(value) || mrx_control_flag(req, key) != json_is_true(value))
+                abort();
             break;
         }
     }
