@@ -1651,8 +1651,14 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
         zhashx_delete(a->sessions, key);
     for (char *key = zlist_first(stalled); key; key = zlist_next(stalled))
         if ((s = zhashx_lookup(a->sessions, key))) {
-            mrxd_log(MRX_LOG_INFO, "sync: peer %.16s: bundle %.16s stalled; left for a later round",
+            want *again = malloc(sizeof *again);
+            mrxd_log(MRX_LOG_INFO, "sync: peer %.16s: bundle %.16s stalled; asked again",
                      s->peer, s->in->what.bundle);
+            /* asked again, after the others, from where its copy ends */
+            if (again) {
+                *again = s->in->what;
+                zlistx_add_end(s->wants, again);
+            }
             fetch_end(s);
             fetch_next(a, s);
         }
