@@ -154,7 +154,10 @@ serve(struct worker *w, zframe_t *client, const char *text)
         if (changed && strcmp(job.req.name, "case-show") != 0 &&
             strcmp(job.req.name, "export") != 0)
             zstr_sendf(w->changes, "%s", changed);
-        /* a peer removed: its live sessions end */
+        /* a peer added is admitted from now on; a peer removed: its
+         * live sessions end */
+        if (strcmp(job.req.name, "peer-add") == 0)
+            zstr_send(w->changes, "peers");
         if (strcmp(job.req.name, "peer-remove") == 0)
             zstr_sendf(w->changes, "peer:%s",
                        json_string_value(json_object_get(result, "fingerprint")));

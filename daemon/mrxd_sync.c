@@ -110,7 +110,7 @@ typedef struct actor {
     zhashx_t *sessions;            /* key -> session */
     zhashx_t *curve_keys;          /* CURVE public key -> peer fingerprint */
     struct timespec peers_mtime;   /* of peers/ when curve_keys was read */
-    int64_t keys_read_at;          /* ms: when curve_keys was read */
+    int keys_stale;                /* a peer was added or removed since */
     zloop_t *loop;
     int64_t last_round;            /* ms: last periodic round */
     zhashx_t *fetching;            /* bundle id -> key of the session fetching it */
@@ -1178,8 +1178,10 @@ on_hello(actor *a, session *s, const mrx_wire_msg *m)
     /* a newer certificate of the peer replaces ours; an equal or older
      * one is simply what we have */
     mrx_cert_destroy(&cert);
-    if (mrx_node_peer_add(a->node, NULL, m->text, strlen(m->text)) == 0)
+    if (mrx_node_peer_add(a->node, NULL, m->text, strlen(m->text)) == 0) {
+        a->keys_stale = 1;
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s renewed its certificate", s->peer);
+    }
     if (!s->client)
         send_hello(a, s); /* a second HELLO starts the session again */
     if (!s->ready)
@@ -1316,12 +1318,13 @@ handle(actor *a, session *s, zmsg_t *msg)
  * Sockets
  */
 
-/* The imported peers' CURVE keys, read again only when peers/ changed,
- * or (miss) for a key not known, at most once a second: a folder's time
- * is coarse, so two imports can leave it unchanged. ZAP asks for every
- * connection attempt, hostile ones included. */
+/* The imported peers' CURVE keys, read again only when a peer was added
+ * or removed (a control worker says so, or a HELLO renewed one here) or
+ * peers/ changed. Reading verifies each certificate with gpg, so it must
+ * not follow what strangers do: ZAP asks for every connection attempt,
+ * hostile ones included, and a flood of unknown keys costs a stat each. */
 static zhashx_t *
-peer_keys(actor *a, int miss)
+peer_keys(actor *a)
 {
     char *dir = mrx_fs_join(mrx_node_home(a->node), "peers");
     mrx_cert **peers = NULL;
@@ -1333,13 +1336,12 @@ peer_keys(actor *a, int miss)
         return a->curve_keys;
     }
     free(dir);
-    if (a->curve_keys && st.st_mtim.tv_sec == a->peers_mtime.tv_sec &&
-        st.st_mtim.tv_nsec == a->peers_mtime.tv_nsec &&
-        (!miss || zclock_mono() - a->keys_read_at < 1000))
+    if (a->curve_keys && !a->keys_stale && st.st_mtim.tv_sec == a->peers_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == a->peers_mtime.tv_nsec)
         return a->curve_keys;
-    a->keys_read_at = zclock_mono();
     if (mrx_node_peer_list(a->node, &peers, &n) < 0)
         return a->curve_keys;
+    a->keys_stale = 0;
     zhashx_destroy(&a->curve_keys);
     a->curve_keys = zhashx_new();
     zhashx_set_destructor(a->curve_keys, (zhashx_destructor_fn *)zstr_free);
@@ -1350,6 +1352,7 @@ peer_keys(actor *a, int miss)
     }
     free(peers);
     a->peers_mtime = st.st_mtim;
+    mrxd_log(MRX_LOG_DEBUG, "sync: read the CURVE keys of %zu peers", n);
     return a->curve_keys;
 }
 
@@ -1379,10 +1382,8 @@ on_zap(zloop_t *loop, zsock_t *zap, void *arg)
     /* only our own domain is ours to judge (the control socket uses none) */
     if (!domain || strcmp(domain, ZAP_DOMAIN) != 0)
         user = strdup("");
-    else if (mechanism && strcmp(mechanism, "CURVE") == 0 && key[0] && peer_keys(a, 0)) {
+    else if (mechanism && strcmp(mechanism, "CURVE") == 0 && key[0] && peer_keys(a)) {
         const char *fpr = zhashx_lookup(a->curve_keys, key);
-        if (!fpr && peer_keys(a, 1))
-            fpr = zhashx_lookup(a->curve_keys, key);
         if (fpr)
             user = strdup(fpr);
     }
@@ -1700,11 +1701,12 @@ close_peer(actor *a, const char *fpr)
         zhashx_delete(a->sessions, key);
     }
     zlist_destroy(&gone);
-    peer_keys(a, 1);
+    a->keys_stale = 1;
 }
 
-/* A case changed here (a control worker said so), or a peer was removed
- * ("peer:FPR"): tell who takes part, and stop what may no longer go on. */
+/* A case changed here (a control worker said so): tell who takes part,
+ * and stop what may no longer go on. Or a peer was added ("peers") or
+ * removed ("peer:FPR"). */
 static int
 on_change(zloop_t *loop, zsock_t *pull, void *arg)
 {
@@ -1714,6 +1716,8 @@ on_change(zloop_t *loop, zsock_t *pull, void *arg)
     (void)loop;
     if (what && strncmp(what, "peer:", 5) == 0 && mrx_text_is_fpr(what + 5))
         close_peer(a, what + 5);
+    else if (what && strcmp(what, "peers") == 0)
+        a->keys_stale = 1; /* one was added: ZAP reads the keys again */
     else if (what && mrx_sha256_hex_valid(what)) {
         stop_sends(a, what);
         notify_peers(a, what, NULL);

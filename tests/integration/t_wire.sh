@@ -5,7 +5,7 @@
 # ERROR or a disconnect while mrxd keeps serving.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
 t_need_pyzmq
-plan 29
+plan 30
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
@@ -29,6 +29,8 @@ done
 # them, and longer to wait for the answers that must come
 attempts=${MRX_WIRE_ATTEMPTS:-2000}
 [[ -n ${MRX_WRAP:-} ]] && attempts=${MRX_WIRE_ATTEMPTS:-10} && export MRX_WIRE_WAIT_MS=120000
+reads() { grep -c 'read the CURVE keys' "$fac.log"; }
+reads_before=$(reads)
 t_python "$MRX_SRCDIR/tests/integration/t_wire.py" "tcp://127.0.0.1:$port" "$key" "$out" \
     "$t_root/out.cert" "$id" "$attempts"
 # only the two real peers ever had a session: no stranger reached mrxd
@@ -41,5 +43,10 @@ if ((${#pat16} == 16 && ${#out16} == 16)) && [[ $seen == *"$out16"* ]] &&
 else
     not_ok "strangers reached mrxd, or the log shows nothing" "seen: $seen" "known: $pat16 $out16"
 fi
+# reading the keys verifies each certificate with gpg: what strangers do
+# must not make mrxd do it (a peer renewing its certificate may, once)
+reads_during=$(($(reads) - reads_before))
+((reads_during <= 1)) && ok "$attempts strangers made mrxd read its peers' keys $reads_during times" ||
+    not_ok "strangers made mrxd read its peers' keys $reads_during times"
 kill -0 "$(cat "$fac/mrxd.pid")" && ok "mrxd is still running" || not_ok "mrxd died"
 done_testing
