@@ -40,7 +40,7 @@
 #define REDIAL_FIRST_MS 3000       /* a peer that never answered is dialed again, */
 #define REDIAL_MAX_MS 60000        /* backing off to this */
 #define FETCH_WINDOW 32            /* chunks a fetch lets the sender have in flight */
-#define FETCH_STALL_MS 30000       /* a fetch with no chunk for this long is left for a later round */
+#define FETCH_STALL_MS 30000       /* a fetch with no chunk for this long is looked into */
 #define SENDS_MAX 4                /* bundles sent to one session at a time */
 #define CONNECT_GRACE_MS 10000     /* a round waits this long for a peer not connected */
 #define HEARTBEAT_IVL_MS 5000      /* ZMTP heartbeats on every connection */
@@ -61,6 +61,8 @@ typedef struct fetch {
     uint64_t granted;              /* chunks the sender may send, all told */
     uint64_t needed;               /* chunks it has to send, all told */
     int64_t heard_at;              /* ms: last chunk (or the FETCH) */
+    uint64_t probe;                /* s->asked once a CASES went out to tell a slow peer
+                                    * from one that lost the FETCH; 0: none since */
 } fetch;
 
 /* A bundle being sent to a session's peer. */
@@ -93,6 +95,7 @@ typedef struct session {
     fetch *in;                     /* the bundle coming from it, or NULL */
     send_t *out[SENDS_MAX];        /* bundles going to it */
     size_t pending;                /* our CASES, HEADS and FEEDS it has not answered yet */
+    uint64_t asked, answered;      /* of those, all told (answers come in order) */
     int hello_wait;                /* client: our HELLO is not answered yet */
     zhashx_t *views_sent;          /* SHA-256 of each signed view sent in this session */
 } session;
@@ -231,8 +234,10 @@ send_simple(session *s, mrx_wire_command command, const char *case_id)
     if (case_id)
         strcpy(m->case_id, case_id);
     msg = mrx_wire_encode(m);
-    if (session_send(s, &msg) == 0 && command != MRX_WIRE_NOTIFY)
+    if (session_send(s, &msg) == 0 && command != MRX_WIRE_NOTIFY) {
         s->pending++; /* CASES and HEADS get an answer */
+        s->asked++;
+    }
     mrx_wire_msg_destroy(&m);
 }
 
@@ -481,8 +486,10 @@ on_heads_ok(actor *a, session *s, const mrx_wire_msg *m)
     }
     if (req->n_feeds) {
         msg = mrx_wire_encode(req);
-        if (session_send(s, &msg) == 0)
+        if (session_send(s, &msg) == 0) {
             s->pending++;
+            s->asked++;
+        }
     } else {
         /* the ledger is as far as the peer's: now views, and bundles */
         send_views(a, s, m->case_id);
@@ -779,6 +786,7 @@ on_chunk(actor *a, session *s, const mrx_wire_msg *m)
     if (!f || strcmp(f->what.bundle, m->bundle) != 0 || strcmp(f->what.case_id, m->case_id) != 0)
         return;
     f->heard_at = zclock_mono();
+    f->probe = 0;
     if (mrx_store_partial_write(f->partial, m->offset, m->data, m->data_len) < 0) {
         mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: %s", s->peer, m->case_id,
                  mrx_error_last());
@@ -1168,6 +1176,9 @@ on_hello(actor *a, session *s, const mrx_wire_msg *m)
 {
     mrx_cert *cert = NULL;
 
+    /* the certificate we hold for the peer was checked when imported */
+    if (mrx_node_peer_holds(a->node, s->peer, m->text, strlen(m->text)))
+        goto greet;
     if (mrx_cert_parse(&cert, m->text, strlen(m->text), mrx_node_scratch(a->node)) < 0 ||
         strcmp(mrx_cert_fpr(cert), s->peer) != 0) {
         send_error(s, "HELLO", MRX_WIRE_EDENIED, "that certificate is not this connection's key");
@@ -1182,6 +1193,7 @@ on_hello(actor *a, session *s, const mrx_wire_msg *m)
         a->keys_stale = 1;
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s renewed its certificate", s->peer);
     }
+greet:
     if (!s->client)
         send_hello(a, s); /* a second HELLO starts the session again */
     if (!s->ready)
@@ -1240,15 +1252,16 @@ handle(actor *a, session *s, zmsg_t *msg)
             send_error(s, "?", code, mrx_error_last());
         return;
     }
-    mrxd_log(MRX_LOG_DEBUG, "sync: peer %.16s: %s", s->peer, mrx_wire_command_name(m->command));
     /* an answer to one of our requests */
     if (s->pending &&
         (m->command == MRX_WIRE_CASES_OK || m->command == MRX_WIRE_HEADS_OK ||
          m->command == MRX_WIRE_PACK ||
          (m->command == MRX_WIRE_ERROR &&
           (strcmp(m->error_command, "CASES") == 0 || strcmp(m->error_command, "HEADS") == 0 ||
-           strcmp(m->error_command, "FEEDS") == 0))))
+           strcmp(m->error_command, "FEEDS") == 0)))) {
         s->pending--;
+        s->answered++;
+    }
     if (s->ready || m->command == MRX_WIRE_HELLO)
         note_contact(a, s);
     if (m->command != MRX_WIRE_HELLO && m->command != MRX_WIRE_ERROR && !s->ready) {
@@ -1310,6 +1323,9 @@ handle(actor *a, session *s, zmsg_t *msg)
         }
         break;
     }
+    /* what each message cost us, to see where time goes */
+    mrxd_log(MRX_LOG_DEBUG, "sync: peer %.16s: %s (%lld ms)", s->peer,
+             mrx_wire_command_name(m->command), (long long)(zclock_mono() - s->heard_at));
     mrx_wire_msg_destroy(&m);
     round_check(a);
 }
@@ -1650,19 +1666,34 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
      * and the next fetch may tell every session of the last one */
     for (char *key = zlist_first(gone); key; key = zlist_next(gone))
         zhashx_delete(a->sessions, key);
-    for (char *key = zlist_first(stalled); key; key = zlist_next(stalled))
-        if ((s = zhashx_lookup(a->sessions, key))) {
-            want *again = malloc(sizeof *again);
-            mrxd_log(MRX_LOG_INFO, "sync: peer %.16s: bundle %.16s stalled; asked again",
-                     s->peer, s->in->what.bundle);
-            /* asked again, after the others, from where its copy ends */
-            if (again) {
-                *again = s->in->what;
-                zlistx_add_end(s->wants, again);
-            }
-            fetch_end(s);
-            fetch_next(a, s);
+    /* A fetch with no chunk for a while: the peer is slow, or lost the
+     * FETCH or its chunks. The peer answers in order, so a CASES sent now
+     * is answered after any chunk it still has for us: once it is, and
+     * no chunk came, the bundle is asked for again. A slow peer is waited
+     * for (a dead connection ends by the heartbeat). */
+    for (char *key = zlist_first(stalled); key; key = zlist_next(stalled)) {
+        want *again;
+        if (!(s = zhashx_lookup(a->sessions, key)) || !s->in)
+            continue;
+        if (!s->in->probe) {
+            send_simple(s, MRX_WIRE_CASES, NULL);
+            s->in->probe = s->asked;
+            mrxd_log(MRX_LOG_DEBUG, "sync: peer %.16s: no chunk of bundle %.16s for %d s",
+                     s->peer, s->in->what.bundle, FETCH_STALL_MS / 1000);
+            continue;
         }
+        if (s->answered < s->in->probe)
+            continue;
+        mrxd_log(MRX_LOG_INFO, "sync: peer %.16s: bundle %.16s stalled; asked again", s->peer,
+                 s->in->what.bundle);
+        /* asked again, after the others, from where its copy ends */
+        if ((again = malloc(sizeof *again))) {
+            *again = s->in->what;
+            zlistx_add_end(s->wants, again);
+        }
+        fetch_end(s);
+        fetch_next(a, s);
+    }
     zlist_destroy(&gone);
     zlist_destroy(&stalled);
     round_check(a);

@@ -4,6 +4,7 @@
 #include "mrx_pgp.h"
 #include "mrx_error.h"
 #include "mrx_fs.h"
+#include "mrx_sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,13 +18,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* Clear-signed messages this handle verified lately. A daemon checks the
+ * same few (certificates, signed views) again and again, and each check
+ * runs gpg twice; a message is checked afresh once its entry is older
+ * than MEMO_TTL (a key may have expired since), and every entry goes when
+ * a key is imported (it may revoke one). */
+#define MEMO_SLOTS 64
+#define MEMO_PLAIN_MAX (16 * 1024) /* larger messages are not kept */
+#define MEMO_TTL 600               /* seconds */
+
+typedef struct memo {
+    char hash[MRX_SHA256_HEX_LEN + 1]; /* of the whole message; "" if free */
+    char signer[MRX_FPR_LEN + 1];
+    char *plain;
+    size_t plain_len;
+    time_t at;
+} memo;
 
 struct mrx_pgp {
     gpgme_ctx_t ctx;                     /* one GPGME context bound to this keyring */
     char *home;                          /* the GNUPGHOME it works on */
     gpgme_key_t signer;                  /* the last signing key, kept: each lookup runs gpg */
     char signer_fpr[MRX_FPR_LEN + 1];    /* its fingerprint */
+    memo memos[MEMO_SLOTS];
+    size_t memo_next;                    /* the slot the next entry takes */
 };
+
+static void
+memo_clear(mrx_pgp *self)
+{
+    for (size_t i = 0; i < MEMO_SLOTS; i++) {
+        free(self->memos[i].plain);
+        memset(&self->memos[i], 0, sizeof self->memos[i]);
+    }
+}
 
 /* Turn a GPGME error into ours, naming what failed. */
 static int
@@ -123,6 +153,7 @@ mrx_pgp_destroy(mrx_pgp **self_p)
         gpgme_key_unref(self->signer);
     if (self->ctx)
         gpgme_release(self->ctx);
+    memo_clear(self);
     free(self->home);
     free(self);
     *self_p = NULL;
@@ -289,6 +320,7 @@ mrx_pgp_import(mrx_pgp *self, char fpr[MRX_FPR_LEN + 1], const char *armored, si
 
     if ((err = gpgme_data_new_from_mem(&data, armored, len, 0)))
         return pgp_fail(MRX_ENOMEM, err, "import");
+    memo_clear(self); /* what was good may be revoked now */
     err = gpgme_op_import(self->ctx, data);
     gpgme_data_release(data);
     if (err)
@@ -432,15 +464,66 @@ out:
     return rc;
 }
 
+/* A verified message's entry, if it is fresh. */
+static const memo *
+memo_find(mrx_pgp *self, const char *hash)
+{
+    time_t now = time(NULL);
+
+    for (size_t i = 0; i < MEMO_SLOTS; i++)
+        if (strcmp(self->memos[i].hash, hash) == 0)
+            return now - self->memos[i].at < MEMO_TTL && now >= self->memos[i].at
+                       ? &self->memos[i]
+                       : NULL;
+    return NULL;
+}
+
+static void
+memo_add(mrx_pgp *self, const char *hash, const char *signer, const char *plain, size_t len)
+{
+    memo *m;
+    char *copy;
+
+    if (len > MEMO_PLAIN_MAX || !(copy = malloc(len + 1)))
+        return;
+    memcpy(copy, plain, len + 1);
+    for (size_t i = 0; i < MEMO_SLOTS; i++)
+        if (strcmp(self->memos[i].hash, hash) == 0)
+            self->memos[i].hash[0] = '\0'; /* a stale entry of it */
+    m = &self->memos[self->memo_next];
+    self->memo_next = (self->memo_next + 1) % MEMO_SLOTS;
+    free(m->plain);
+    memcpy(m->hash, hash, sizeof m->hash);
+    memcpy(m->signer, signer, sizeof m->signer);
+    m->plain = copy;
+    m->plain_len = len;
+    m->at = time(NULL);
+}
+
 int
 mrx_pgp_verify_clearsigned(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], char **plain,
                            size_t *plain_len, const char *msg, size_t msg_len)
 {
+    char hash[MRX_SHA256_HEX_LEN + 1], who[MRX_FPR_LEN + 1];
     gpgme_data_t in = NULL, out = NULL;
+    const memo *m;
     gpgme_error_t err;
+    size_t len = 0;
     int rc;
 
     *plain = NULL;
+    if (mrx_sha256_hex(hash, msg, msg_len) < 0)
+        hash[0] = '\0';
+    if (hash[0] && (m = memo_find(self, hash))) {
+        if (!(*plain = malloc(m->plain_len + 1)))
+            return mrx_error_set(MRX_ENOMEM, "out of memory");
+        memcpy(*plain, m->plain, m->plain_len + 1);
+        if (plain_len)
+            *plain_len = m->plain_len;
+        if (signer)
+            memcpy(signer, m->signer, MRX_FPR_LEN + 1);
+        return 0;
+    }
     if ((err = gpgme_data_new_from_mem(&in, msg, msg_len, 0)) || (err = gpgme_data_new(&out))) {
         rc = pgp_fail(MRX_ENOMEM, err, "verify");
         goto out;
@@ -450,10 +533,18 @@ mrx_pgp_verify_clearsigned(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], char **p
         rc = pgp_fail(MRX_ECRYPTO, err, "signature unreadable");
         goto out;
     }
-    if ((rc = check_one_good_signature(self, signer, NULL)) < 0)
+    if ((rc = check_one_good_signature(self, who, NULL)) < 0)
         goto out;
-    rc = take_data(plain, plain_len, out);
+    rc = take_data(plain, &len, out);
     out = NULL;
+    if (rc == 0) {
+        if (plain_len)
+            *plain_len = len;
+        if (hash[0])
+            memo_add(self, hash, who, *plain, len);
+        if (signer)
+            memcpy(signer, who, MRX_FPR_LEN + 1);
+    }
 out:
     gpgme_data_release(in);
     gpgme_data_release(out);

@@ -339,6 +339,23 @@ mrx_node_peer_remove(mrx_node *self, const char *fpr)
 }
 
 int
+mrx_node_peer_holds(mrx_node *self, const char *fpr, const char *text, size_t len)
+{
+    char *path = NULL, *stored = NULL;
+    size_t stored_len = 0;
+    int same;
+
+    if (!mrx_text_is_fpr(fpr) || !(path = peer_path(self, fpr)))
+        return 0;
+    same = mrx_fs_read_file(&stored, &stored_len, path, MRX_CERT_MAX) == 0 && stored_len == len &&
+           memcmp(stored, text, len) == 0;
+    free(path);
+    free(stored);
+    mrx_error_clear();
+    return same;
+}
+
+int
 mrx_node_peer_get(mrx_node *self, mrx_cert **out, const char *fpr)
 {
     char *path = NULL, *text = NULL;

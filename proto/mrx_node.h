@@ -54,6 +54,10 @@ int mrx_node_peer_list(mrx_node *self, mrx_cert ***out, size_t *n);
  * signed. MRX_ENOTFOUND if it is not a peer. */
 int mrx_node_peer_remove(mrx_node *self, const char *fpr);
 
+/* True if text is, byte for byte, the certificate imported for peer fpr
+ * (so it needs no second check). */
+int mrx_node_peer_holds(mrx_node *self, const char *fpr, const char *text, size_t len);
+
 /* The certificate of peer fpr, or MRX_ENOTFOUND. */
 int mrx_node_peer_get(mrx_node *self, mrx_cert **out, const char *fpr);
 
