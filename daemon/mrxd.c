@@ -384,6 +384,9 @@ main(int argc, char **argv)
      * says what it was on the next round */
     while (!(d.stopping && mrxd_control_drained(d.control)))
         zloop_start(loop);
+    /* the workers and the sync actor end before the last line says so */
+    mrxd_control_destroy(&d.control);
+    mrxd_sync_destroy(&d.sync);
     mrxd_log(MRX_LOG_INFO, "stopped");
     goto out;
 fail:

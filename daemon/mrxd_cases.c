@@ -31,27 +31,12 @@ author_of(mrx_node *node)
 static int
 open_case(mrx_ledger **out, mrx_node *node, const char *arg)
 {
-    char (*ids)[MRX_SHA256_HEX_LEN + 1] = NULL, id[MRX_SHA256_HEX_LEN + 1];
-    size_t n = 0, len = strlen(arg), found = 0;
+    char id[MRX_SHA256_HEX_LEN + 1];
     int rc;
 
     *out = NULL;
-    if (!mrx_text_is_id_prefix(arg))
-        return mrx_error_set(MRX_EINVAL, "\"%.70s\" is not a case id (at least %d lowercase hex "
-                                         "digits)",
-                             arg, MRX_ID_PREFIX_MIN);
-    if ((rc = mrx_case_ids(node, &ids, &n)) < 0)
+    if ((rc = mrx_case_resolve(id, node, arg)) < 0)
         return rc;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(ids[i], arg, len) == 0) {
-            strcpy(id, ids[i]);
-            found++;
-        }
-    free(ids);
-    if (found == 0)
-        return mrx_error_set(MRX_ENOTFOUND, "case %s: not on this node", arg);
-    if (found > 1)
-        return mrx_error_set(MRX_EINVAL, "case %s: ambiguous, give more digits", arg);
     return mrx_case_open_ledger(out, node, id);
 }
 

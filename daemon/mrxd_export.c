@@ -12,32 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The full id of the case named by its id or a unique prefix of it. */
-static int
-find_case(char id[MRX_SHA256_HEX_LEN + 1], mrx_node *node, const char *arg)
-{
-    char (*ids)[MRX_SHA256_HEX_LEN + 1] = NULL;
-    size_t n = 0, found = 0;
-    int rc;
-
-    if (!mrx_text_is_id_prefix(arg))
-        return mrx_error_set(MRX_EINVAL,
-                             "\"%.70s\" is not a case id (at least %d lowercase hex "
-                             "digits)",
-                             arg, MRX_ID_PREFIX_MIN);
-    if ((rc = mrx_case_ids(node, &ids, &n)) < 0)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(ids[i], arg, strlen(arg)) == 0 && found++ == 0)
-            strcpy(id, ids[i]);
-    free(ids);
-    if (found == 0)
-        return mrx_error_set(MRX_ENOTFOUND, "case %s: not on this node", arg);
-    if (found > 1)
-        return mrx_error_set(MRX_EINVAL, "case %s: ambiguous, give more digits", arg);
-    return 0;
-}
-
 int
 mrxd_op_export(mrxd_job *job, json_t **result)
 {
@@ -49,7 +23,7 @@ mrxd_op_export(mrxd_job *job, json_t **result)
     int rc;
 
     if ((rc = mrxd_params(job, spec, 2)) < 0 ||
-        (rc = find_case(id, mrxd_job_node(job), mrx_control_string(req, "case"))) < 0 ||
+        (rc = mrx_case_resolve(id, mrxd_job_node(job), mrx_control_string(req, "case"))) < 0 ||
         (rc = mrx_export_write(&info, mrxd_job_node(job), id, mrx_control_string(req, "path"),
                                mrxd_job_progress(job))) < 0)
         return rc;

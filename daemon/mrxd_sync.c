@@ -287,6 +287,18 @@ takes_part(actor *a, mrx_ledger *ledger, const char *fpr)
     return yes;
 }
 
+/* The case of ledger folded (its membership), and its bundles. */
+static int
+case_bundles(actor *a, mrx_ledger *ledger, mrx_case **c, mrx_event **bundles, size_t *n)
+{
+    *bundles = NULL;
+    *n = 0;
+    if (mrx_case_load(c, ledger, mrx_node_pgp(a->node)) < 0 ||
+        mrx_case_bundles(ledger, mrx_node_pgp(a->node), bundles, n, NULL) < 0)
+        return -1;
+    return 0;
+}
+
 /* Tell every ready session whose peer takes part in the case. */
 static void
 notify_peers(actor *a, const char *case_id, const session *except)
@@ -748,8 +760,7 @@ plan_fetches(actor *a, session *s, const char *case_id)
     mrx_case *c = NULL;
     size_t n = 0;
 
-    if (open_case(&ledger, a, case_id) < 0 || mrx_case_load(&c, ledger, mrx_node_pgp(a->node)) < 0 ||
-        mrx_case_bundles(ledger, mrx_node_pgp(a->node), &bundles, &n, NULL) < 0)
+    if (open_case(&ledger, a, case_id) < 0 || case_bundles(a, ledger, &c, &bundles, &n) < 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         want *w;
@@ -881,8 +892,7 @@ stop_sends(actor *a, const char *case_id)
     mrx_case *c = NULL;
     size_t n = 0;
 
-    if (open_case(&ledger, a, case_id) < 0 || mrx_case_load(&c, ledger, mrx_node_pgp(a->node)) < 0 ||
-        mrx_case_bundles(ledger, mrx_node_pgp(a->node), &bundles, &n, NULL) < 0)
+    if (open_case(&ledger, a, case_id) < 0 || case_bundles(a, ledger, &c, &bundles, &n) < 0)
         goto out;
     for (session *s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions))
         for (size_t i = 0; i < SENDS_MAX; i++) {
@@ -921,8 +931,7 @@ served_bundle(actor *a, session *s, const mrx_wire_msg *req, int *fd, uint64_t *
     *fd = -1;
     if (!ledger)
         return -1;
-    if (mrx_case_load(&c, ledger, mrx_node_pgp(a->node)) < 0 ||
-        mrx_case_bundles(ledger, mrx_node_pgp(a->node), &bundles, &n, NULL) < 0) {
+    if (case_bundles(a, ledger, &c, &bundles, &n) < 0) {
         send_error(s, "FETCH", MRX_WIRE_EINTERNAL, "cannot read the case");
         goto out;
     }

@@ -457,6 +457,30 @@ mrx_case_ids(mrx_node *node, char (**out)[MRX_SHA256_HEX_LEN + 1], size_t *n)
 }
 
 int
+mrx_case_resolve(char id[MRX_SHA256_HEX_LEN + 1], mrx_node *node, const char *arg)
+{
+    char (*ids)[MRX_SHA256_HEX_LEN + 1] = NULL;
+    size_t n = 0, found = 0, len = strlen(arg);
+    int rc;
+
+    if (!mrx_text_is_id_prefix(arg))
+        return mrx_error_set(MRX_EINVAL, "\"%.70s\" is not a case id (at least %d lowercase hex "
+                                         "digits)",
+                             arg, MRX_ID_PREFIX_MIN);
+    if ((rc = mrx_case_ids(node, &ids, &n)) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(ids[i], arg, len) == 0 && found++ == 0)
+            memcpy(id, ids[i], MRX_SHA256_HEX_LEN + 1);
+    free(ids);
+    if (found == 0)
+        return mrx_error_set(MRX_ENOTFOUND, "case %s: not on this node", arg);
+    if (found > 1)
+        return mrx_error_set(MRX_EINVAL, "case %s: ambiguous, give more digits", arg);
+    return 0;
+}
+
+int
 mrx_case_open_ledger(mrx_ledger **out, mrx_node *node, const char *id)
 {
     char *dir = mrx_fs_join(mrx_node_cases(node), id);

@@ -39,6 +39,10 @@ typedef struct mrx_case mrx_case;
 /* The ids of the cases in node's cases folder, sorted; *out malloc'd. */
 int mrx_case_ids(mrx_node *node, char (**out)[MRX_SHA256_HEX_LEN + 1], size_t *n);
 
+/* The full id of the case on node that arg names: its id or a unique
+ * prefix of it (MRX_ENOTFOUND, or MRX_EINVAL if malformed or ambiguous). */
+int mrx_case_resolve(char id[MRX_SHA256_HEX_LEN + 1], mrx_node *node, const char *arg);
+
 /* Open the ledger of case id on node; MRX_ENOTFOUND if it holds none. */
 int mrx_case_open_ledger(mrx_ledger **out, mrx_node *node, const char *id);
 
