@@ -102,6 +102,7 @@ int cmd_get(mrx_cli *cli, int argc, char **argv);
 int cmd_export(mrx_cli *cli, int argc, char **argv);
 int cmd_import(mrx_cli *cli, int argc, char **argv);
 int cmd_sync(mrx_cli *cli, int argc, char **argv);
+int cmd_audit(mrx_cli *cli, int argc, char **argv);
 
 
 

@@ -182,9 +182,8 @@ by_time(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* One line of what an event did, for people. */
-static void
-describe_event(char *buf, size_t len, mrx_node *node, const mrx_event *ev)
+void
+mrxd_describe_event(char *buf, size_t len, mrx_node *node, const mrx_event *ev)
 {
     char who[128], size[32];
 
@@ -256,7 +255,7 @@ mrxd_op_case_show(mrxd_job *job, json_t **result)
     for (size_t i = 0; i < t.n; i++) {
         const mrx_event *ev = &t.events[i];
         mrx_text_format_time(when, ev->time);
-        describe_event(what, sizeof what, node, ev);
+        mrxd_describe_event(what, sizeof what, node, ev);
         json_t *e = json_pack("{s:s,s:s,s:s,s:o,s:I,s:s}", "time", when, "type",
                               mrx_event_type_name(ev->type), "author", ev->author, "author_name",
                               mrxd_key_name(node, ev->author), "seq", (json_int_t)ev->seq,

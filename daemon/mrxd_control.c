@@ -152,7 +152,7 @@ serve(struct worker *w, zframe_t *client, const char *text)
         if (!changed && strcmp(job.req.name, "case-new") == 0)
             changed = json_string_value(json_object_get(result, "id"));
         if (changed && strcmp(job.req.name, "case-show") != 0 &&
-            strcmp(job.req.name, "export") != 0)
+            strcmp(job.req.name, "export") != 0 && strcmp(job.req.name, "audit") != 0)
             zstr_sendf(w->changes, "%s", changed);
         /* a peer added is admitted from now on; a peer removed: its
          * live sessions end */

@@ -33,6 +33,7 @@ static const mrxd_op ops[] = {
     {"sync", mrxd_op_sync},
     {"export", mrxd_op_export},
     {"import", mrxd_op_import},
+    {"audit", mrxd_op_audit},
 };
 
 const mrxd_op *

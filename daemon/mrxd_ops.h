@@ -8,6 +8,10 @@
 #define MRXD_OPS_H
 
 #include "mrxd_control.h"
+#include "mrx_event.h"
+
+/* One line of what an event did, for people. */
+void mrxd_describe_event(char *buf, size_t len, mrx_node *node, const mrx_event *ev);
 
 /* A key for people (mrx_node_describe_key) as a new JSON string. */
 json_t *mrxd_key_name(mrx_node *node, const char *fpr);
@@ -28,5 +32,6 @@ int mrxd_op_get(mrxd_job *job, json_t **result);
 /* mrxd_export.c */
 int mrxd_op_export(mrxd_job *job, json_t **result);
 int mrxd_op_import(mrxd_job *job, json_t **result);
+int mrxd_op_audit(mrxd_job *job, json_t **result);
 
 #endif

@@ -21,6 +21,8 @@ static const struct tunable {
     {"workers", offsetof(mrx_config, workers), MRX_CONFIG_WORKERS_DEFAULT, 1, 16},
     {"request_max", offsetof(mrx_config, request_max), MRX_CONFIG_REQUEST_MAX_DEFAULT, 1024,
      MRX_CONFIG_REQUEST_MAX_LIMIT},
+    {"report_interval", offsetof(mrx_config, report_interval), MRX_CONFIG_REPORT_INTERVAL_DEFAULT,
+     60, 31536000},
 };
 
 #define N_TUNABLES (sizeof tunables / sizeof tunables[0])

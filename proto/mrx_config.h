@@ -26,6 +26,7 @@ typedef enum mrx_log_level {
 #define MRX_CONFIG_WORKERS_DEFAULT 2           /* threads running control requests */
 #define MRX_CONFIG_REQUEST_MAX_DEFAULT 65536   /* bytes of one control request */
 #define MRX_CONFIG_REQUEST_MAX_LIMIT 1048576   /* the largest request_max allowed */
+#define MRX_CONFIG_REPORT_INTERVAL_DEFAULT 86400 /* seconds of silence the audit flags */
 
 typedef struct mrx_config {
     char name[MRX_NAME_MAX + 1];                  /* node name */
@@ -36,6 +37,7 @@ typedef struct mrx_config {
     long sync_interval;                           /* seconds between sync rounds */
     long workers;                                 /* control request threads */
     long request_max;                             /* largest control request, bytes */
+    long report_interval;                         /* a node silent longer is flagged */
     mrx_log_level log_level;                      /* what mrxd logs */
 } mrx_config;
 

@@ -1,0 +1,502 @@
+/*
+ * mrx_audit: the patient's audit of a case (docs/audit.md).
+ */
+#include "mrx_audit.h"
+#include "mrx_case.h"
+#include "mrx_error.h"
+#include "mrx_fs.h"
+#include "mrx_view.h"
+
+#include <czmq.h>
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define REFUSED_NOTE_MAX 4096 /* bytes of an evidence folder's REFUSED note */
+
+typedef struct builder {
+    mrx_audit *audit;
+    size_t cap;
+    mrx_case *c;
+    const char *feed;         /* the feed being read */
+} builder;
+
+static mrx_audit_line *
+new_line(builder *b, mrx_audit_kind kind, time_t time, const char *who)
+{
+    mrx_audit *a = b->audit;
+    mrx_audit_line *l;
+
+    if (a->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        mrx_audit_line *grown = realloc(a->lines, cap * sizeof *grown);
+        if (!grown) {
+            mrx_error_set(MRX_ENOMEM, "out of memory");
+            return NULL;
+        }
+        a->lines = grown;
+        b->cap = cap;
+    }
+    l = &a->lines[a->n++];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->time = time;
+    snprintf(l->who, sizeof l->who, "%s", who ? who : "");
+    return l;
+}
+
+static void
+flag(mrx_audit_line *l, unsigned bit, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Mark l with bit; the first problem found is the one told. */
+static void
+flag(mrx_audit_line *l, unsigned bit, const char *fmt, ...)
+{
+    va_list ap;
+
+    l->flags |= bit;
+    if (l->problem[0])
+        return;
+    va_start(ap, fmt);
+    vsnprintf(l->problem, sizeof l->problem, fmt, ap);
+    va_end(ap);
+}
+
+/* Who fpr was in the case at time at. */
+static void
+standing_at(const mrx_case *c, const char *owner, const char *fpr, time_t at,
+            mrx_audit_standing *standing, mrx_member_role *role)
+{
+    const mrx_member *m;
+
+    *standing = MRX_AUDIT_ROLE_NONE;
+    *role = MRX_MEMBER_CONTRIBUTOR;
+    if (strcmp(fpr, owner) == 0) {
+        *standing = MRX_AUDIT_ROLE_OWNER;
+        return;
+    }
+    if (!(m = mrx_case_member(c, fpr)))
+        return;
+    for (size_t i = 0; i < m->n_spans; i++) {
+        if (m->spans[i].from <= at && (m->spans[i].until == 0 || at < m->spans[i].until)) {
+            *standing = MRX_AUDIT_ROLE_MEMBER;
+            *role = m->spans[i].role;
+            return;
+        }
+        if (m->spans[i].from <= at)
+            *standing = MRX_AUDIT_ROLE_REVOKED; /* added once, and ended by then */
+    }
+}
+
+/* One event of the feed being read: verified by the ledger (signature,
+ * chain); here, whether it was its author's to write. */
+static int
+on_event(void *arg, const mrx_event *ev, const char *commit)
+{
+    builder *b = arg;
+    mrx_audit_line *l = new_line(b, MRX_AUDIT_EVENT, ev->time, ev->author);
+
+    if (!l)
+        return MRX_ENOMEM;
+    l->type = ev->type;
+    l->seq = ev->seq;
+    snprintf(l->commit, sizeof l->commit, "%s", commit);
+    memcpy(l->member, ev->member, sizeof l->member);
+    l->role = ev->role;
+    memcpy(l->bundle, ev->bundle, sizeof l->bundle);
+    memcpy(l->peer, ev->peer, sizeof l->peer);
+    if (ev->type == MRX_EV_BUNDLE_ADDED) {
+        l->bundle_known = 1;
+        l->bundle_kind = ev->kind;
+        l->bundle_size = ev->size;
+        l->bundle_readers = ev->n_readers;
+    }
+    standing_at(b->c, b->audit->owner, ev->author, ev->time, &l->standing, &l->member_role);
+    b->audit->events++;
+    if (mrx_case_may_write_at(b->c, ev->author, ev->type, ev->kind, ev->time) < 0) {
+        if (l->standing == MRX_AUDIT_ROLE_REVOKED)
+            flag(l, MRX_AUDIT_AFTER_REVOCATION, "acted after its access was revoked");
+        else if (l->standing == MRX_AUDIT_ROLE_NONE)
+            flag(l, MRX_AUDIT_NOT_MEMBER, "its author was not a member of the case then");
+        else
+            flag(l, MRX_AUDIT_NOT_MEMBER, "not its author's to write: %s", mrx_error_last());
+    }
+    return 0;
+}
+
+/* Every feed held, each verified on its own: a feed that stops verifying
+ * keeps the events before the fault and gets a line saying so. */
+static int
+read_feeds(builder *b, mrx_ledger *ledger, mrx_pgp *pgp)
+{
+    char (*feeds)[MRX_FPR_LEN + 1] = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = mrx_ledger_feeds(ledger, &feeds, &n)) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        mrx_audit_line *l;
+        b->feed = feeds[i];
+        if ((rc = mrx_ledger_read_feed(ledger, pgp, feeds[i], on_event, b)) == 0)
+            continue;
+        if (rc == MRX_ENOMEM || !(l = new_line(b, MRX_AUDIT_BAD_FEED, b->audit->at, feeds[i]))) {
+            free(feeds);
+            return MRX_ENOMEM;
+        }
+        flag(l, MRX_AUDIT_BAD_SIGNATURE, "this feed does not verify from here on: %s",
+             mrx_error_last());
+    }
+    free(feeds);
+    return 0;
+}
+
+/* What a bundle-added says of each bundle, on every line naming it; and
+ * each serving matched with a fetching, and the other way round. */
+static int
+join_bundles(builder *b)
+{
+    mrx_audit *a = b->audit;
+    zhashx_t *added = zhashx_new(), *served = zhashx_new(), *fetched = zhashx_new();
+    char key[2 * MRX_FPR_LEN + MRX_SHA256_HEX_LEN + 3];
+    int rc = 0;
+
+    if (!added || !served || !fetched) {
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* "SENDER>RECEIVER:BUNDLE" counts, for each side's reports */
+    for (size_t i = 0; i < a->n; i++) {
+        mrx_audit_line *l = &a->lines[i];
+        if (l->kind != MRX_AUDIT_EVENT || l->flags)
+            continue;
+        if (l->type == MRX_EV_BUNDLE_ADDED)
+            zhashx_update(added, l->bundle, l);
+        else if (l->type == MRX_EV_BUNDLE_SERVED) {
+            snprintf(key, sizeof key, "%s>%s:%s", l->who, l->peer, l->bundle);
+            zhashx_update(served, key, l);
+        } else if (l->type == MRX_EV_BUNDLE_FETCHED) {
+            snprintf(key, sizeof key, "%s>%s:%s", l->peer, l->who, l->bundle);
+            zhashx_update(fetched, key, l);
+        }
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        mrx_audit_line *l = &a->lines[i], *add;
+        if (l->kind != MRX_AUDIT_EVENT || !l->bundle[0])
+            continue;
+        if (l->type != MRX_EV_BUNDLE_ADDED && (add = zhashx_lookup(added, l->bundle))) {
+            l->bundle_known = 1;
+            l->bundle_kind = add->bundle_kind;
+            l->bundle_size = add->bundle_size;
+            l->bundle_readers = add->bundle_readers;
+        }
+        if (l->type == MRX_EV_BUNDLE_SERVED) {
+            snprintf(key, sizeof key, "%s>%s:%s", l->who, l->peer, l->bundle);
+            if (!zhashx_lookup(fetched, key))
+                flag(l, MRX_AUDIT_NOT_FETCHED, "its receiver has not reported fetching it");
+        } else if (l->type == MRX_EV_BUNDLE_FETCHED) {
+            snprintf(key, sizeof key, "%s>%s:%s", l->peer, l->who, l->bundle);
+            if (!zhashx_lookup(served, key))
+                flag(l, MRX_AUDIT_NOT_SERVED, "its sender has not reported serving it");
+        }
+    }
+out:
+    zhashx_destroy(&added);
+    zhashx_destroy(&served);
+    zhashx_destroy(&fetched);
+    return rc;
+}
+
+/* The value of "key: " in a note's lines, into out. */
+static void
+note_field(char *out, size_t len, const char *note, const char *key)
+{
+    size_t klen = strlen(key);
+
+    out[0] = '\0';
+    for (const char *p = note; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, key, klen) == 0 && p[klen] == ':' && p[klen + 1] == ' ') {
+            const char *v = p + klen + 2, *end = strchr(v, '\n');
+            size_t n = end ? (size_t)(end - v) : strlen(v);
+            snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), v);
+            return;
+        }
+}
+
+/* Histories refused at ingest and kept (evidence/<FPR>-<HEAD>/REFUSED). */
+static int
+read_evidence(builder *b, const char *case_dir)
+{
+    char *dir = mrx_fs_join(case_dir, "evidence");
+    struct dirent *de;
+    DIR *d;
+    int rc = 0;
+
+    if (!dir)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if (!(d = opendir(dir))) {
+        free(dir);
+        return 0; /* none kept */
+    }
+    while (rc == 0 && (de = readdir(d))) {
+        char *path = NULL, *note = NULL, feed[MRX_FPR_LEN + 2], head[MRX_COMMIT_HEX_LEN + 2];
+        char reason[400];
+        struct stat st;
+        size_t len = 0;
+        mrx_audit_line *l;
+
+        if (de->d_name[0] == '.' || asprintf(&path, "%s/%s/REFUSED", dir, de->d_name) < 0)
+            continue;
+        if (stat(path, &st) == 0 && mrx_fs_read_file(&note, &len, path, REFUSED_NOTE_MAX) == 0) {
+            note_field(feed, sizeof feed, note, "feed");
+            note_field(head, sizeof head, note, "head");
+            note_field(reason, sizeof reason, note, "reason");
+            if (!mrx_text_is_fpr(feed))
+                feed[0] = '\0';
+            if (!(l = new_line(b, MRX_AUDIT_REFUSED, st.st_mtime, feed)))
+                rc = MRX_ENOMEM;
+            else {
+                if (strlen(head) == MRX_COMMIT_HEX_LEN)
+                    memcpy(l->commit, head, sizeof l->commit);
+                standing_at(b->c, b->audit->owner, feed, st.st_mtime, &l->standing,
+                            &l->member_role);
+                flag(l, MRX_AUDIT_REWRITTEN, "%s",
+                     reason[0] ? reason : "a history refused here, kept as evidence");
+            }
+        }
+        mrx_error_clear();
+        free(note);
+        free(path);
+    }
+    closedir(d);
+    free(dir);
+    return rc;
+}
+
+/* Signed views: two that cannot both be true; one that contradicts what
+ * this node holds; and nodes of the case that stopped sending them. */
+static int
+read_views(builder *b, mrx_ledger *ledger, mrx_node *node, const char *case_dir)
+{
+    const char *me = mrx_node_config(node)->fpr;
+    mrx_audit *a = b->audit;
+    mrx_ledger_head *ours = NULL;
+    mrx_view **views = NULL;
+    size_t n = 0, n_ours = 0;
+    int rc;
+
+    if ((rc = mrx_view_list(&views, &n, mrx_node_pgp(node), case_dir)) < 0)
+        return rc;
+    if ((rc = mrx_ledger_heads(ledger, &ours, &n_ours)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const mrx_view *v = views[i];
+        /* against every later one */
+        for (size_t j = i + 1; j < n; j++) {
+            const mrx_view *w = views[j];
+            const mrx_view *later = mrx_view_time(w) >= mrx_view_time(v) ? w : v;
+            char *why = NULL;
+            mrx_audit_line *l;
+            if ((rc = mrx_view_contradicts(v, w, &why)) <= 0)
+                continue;
+            rc = 0;
+            if (!(l = new_line(b, MRX_AUDIT_SPLIT_VIEW, mrx_view_time(later),
+                               mrx_view_node(later)))) {
+                free(why);
+                rc = MRX_ENOMEM;
+                goto out;
+            }
+            standing_at(b->c, a->owner, l->who, l->time, &l->standing, &l->member_role);
+            if (strcmp(mrx_view_node(v), mrx_view_node(w)) == 0)
+                flag(l, MRX_AUDIT_SPLIT, "signed two views that cannot both be true: %s", why);
+            else
+                flag(l, MRX_AUDIT_SPLIT, "its signed view and %s's cannot both be true: %s",
+                     mrx_view_node(v), why);
+            free(why);
+        }
+        /* against what this node holds: a feed with as many events as
+         * here must end where it ends here */
+        for (size_t f = 0; f < mrx_view_feed_count(v); f++) {
+            const mrx_ledger_head *h = mrx_view_feed(v, f);
+            for (size_t k = 0; k < n_ours; k++) {
+                mrx_audit_line *l;
+                if (strcmp(ours[k].fpr, h->fpr) != 0 || ours[k].events != h->events ||
+                    strcmp(ours[k].commit, h->commit) == 0)
+                    continue;
+                if (!(l = new_line(b, MRX_AUDIT_SPLIT_VIEW, mrx_view_time(v), mrx_view_node(v)))) {
+                    rc = MRX_ENOMEM;
+                    goto out;
+                }
+                standing_at(b->c, a->owner, l->who, l->time, &l->standing, &l->member_role);
+                flag(l, MRX_AUDIT_SPLIT,
+                     "its signed view has feed %s ending at %s after %llu events; this node "
+                     "holds %s there",
+                     h->fpr, h->commit, (unsigned long long)h->events, ours[k].commit);
+            }
+        }
+    }
+    /* silence: the owner and every active member but this node */
+    for (size_t i = 0; i <= mrx_case_member_count(b->c); i++) {
+        const mrx_member *m = i ? mrx_case_member_at(b->c, i - 1) : NULL;
+        const char *who = m ? m->fpr : a->owner;
+        time_t last = 0, since = m ? m->since : 0;
+        mrx_audit_line *l;
+        char when[MRX_TIME_LEN + 1];
+        if (strcmp(who, me) == 0 || (m && !m->active))
+            continue;
+        if (!m) /* the owner is in the case from its first event */
+            for (size_t e = 0; e < a->n; e++)
+                if (a->lines[e].kind == MRX_AUDIT_EVENT && (!since || a->lines[e].time < since))
+                    since = a->lines[e].time;
+        for (size_t v = 0; v < n; v++)
+            if (strcmp(mrx_view_node(views[v]), who) == 0 && mrx_view_time(views[v]) > last)
+                last = mrx_view_time(views[v]);
+        if (a->at - (last ? last : since) <= a->report_interval)
+            continue;
+        if (!(l = new_line(b, MRX_AUDIT_SILENT, a->at, who))) {
+            rc = MRX_ENOMEM;
+            goto out;
+        }
+        standing_at(b->c, a->owner, who, a->at, &l->standing, &l->member_role);
+        if (last) {
+            mrx_text_format_time(when, last);
+            flag(l, MRX_AUDIT_STOPPED, "has sent no signed view since %s (the limit is %ld s)",
+                 when, a->report_interval);
+        } else
+            flag(l, MRX_AUDIT_STOPPED, "has never sent a signed view (the limit is %ld s)",
+                 a->report_interval);
+    }
+out:
+    free(ours);
+    mrx_view_list_destroy(&views, n);
+    return rc;
+}
+
+static int
+by_time(const void *x, const void *y)
+{
+    const mrx_audit_line *a = x, *b = y;
+    int c;
+
+    if (a->time != b->time)
+        return a->time < b->time ? -1 : 1;
+    if ((c = strcmp(a->who, b->who)) != 0)
+        return c;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+int
+mrx_audit_make(mrx_audit **out, mrx_ledger *ledger, mrx_node *node, time_t now,
+               long report_interval)
+{
+    builder b;
+    char *case_dir = NULL;
+    int rc;
+
+    *out = NULL;
+    memset(&b, 0, sizeof b);
+    if (!(b.audit = calloc(1, sizeof *b.audit)) ||
+        !(case_dir = mrx_fs_join(mrx_node_cases(node), mrx_ledger_case_id(ledger)))) {
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(b.audit->case_id, sizeof b.audit->case_id, "%s", mrx_ledger_case_id(ledger));
+    snprintf(b.audit->owner, sizeof b.audit->owner, "%s", mrx_ledger_owner(ledger));
+    b.audit->at = now;
+    b.audit->report_interval = report_interval;
+    /* the owner's feed says who is in the case: without it, nothing can
+     * be judged */
+    if ((rc = mrx_case_load(&b.c, ledger, mrx_node_pgp(node))) < 0) {
+        mrx_error_wrap(rc, "case %.16s: the patient's feed does not verify",
+                       mrx_ledger_case_id(ledger));
+        goto out;
+    }
+    if ((rc = read_feeds(&b, ledger, mrx_node_pgp(node))) < 0 || (rc = join_bundles(&b)) < 0 ||
+        (rc = read_evidence(&b, case_dir)) < 0 || (rc = read_views(&b, ledger, node, case_dir)) < 0)
+        goto out;
+    if (b.audit->n)
+        qsort(b.audit->lines, b.audit->n, sizeof *b.audit->lines, by_time);
+    for (size_t i = 0; i < b.audit->n; i++)
+        if (b.audit->lines[i].flags)
+            b.audit->flagged++;
+    *out = b.audit;
+    b.audit = NULL;
+out:
+    mrx_audit_destroy(&b.audit);
+    mrx_case_destroy(&b.c);
+    free(case_dir);
+    return rc;
+}
+
+void
+mrx_audit_destroy(mrx_audit **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->lines);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const char *
+mrx_audit_kind_name(mrx_audit_kind kind)
+{
+    switch (kind) {
+    case MRX_AUDIT_EVENT:
+        return "event";
+    case MRX_AUDIT_BAD_FEED:
+        return "bad-feed";
+    case MRX_AUDIT_REFUSED:
+        return "refused-history";
+    case MRX_AUDIT_SPLIT_VIEW:
+        return "split-view";
+    case MRX_AUDIT_SILENT:
+        return "silent";
+    }
+    return "?";
+}
+
+const char *
+mrx_audit_flag_name(unsigned bit)
+{
+    switch (bit) {
+    case MRX_AUDIT_BAD_SIGNATURE:
+        return "bad-signature";
+    case MRX_AUDIT_NOT_MEMBER:
+        return "not-a-member";
+    case MRX_AUDIT_AFTER_REVOCATION:
+        return "after-revocation";
+    case MRX_AUDIT_NOT_FETCHED:
+        return "served-not-fetched";
+    case MRX_AUDIT_NOT_SERVED:
+        return "fetched-not-served";
+    case MRX_AUDIT_REWRITTEN:
+        return "rewritten";
+    case MRX_AUDIT_SPLIT:
+        return "split-view";
+    case MRX_AUDIT_STOPPED:
+        return "stopped-reporting";
+    }
+    return "?";
+}
+
+const char *
+mrx_audit_standing_name(mrx_audit_standing standing)
+{
+    switch (standing) {
+    case MRX_AUDIT_ROLE_NONE:
+        return "none";
+    case MRX_AUDIT_ROLE_OWNER:
+        return "owner";
+    case MRX_AUDIT_ROLE_MEMBER:
+        return "member";
+    case MRX_AUDIT_ROLE_REVOKED:
+        return "revoked";
+    }
+    return "?";
+}
