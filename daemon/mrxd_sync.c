@@ -98,6 +98,7 @@ typedef struct session {
     uint64_t asked, answered;      /* of those, all told (answers come in order) */
     int hello_wait;                /* client: our HELLO is not answered yet */
     zhashx_t *views_sent;          /* SHA-256 of each signed view sent in this session */
+    zhashx_t *refused;             /* "CASE:FEED:HEAD" the peer offered and ingest refused */
 } session;
 
 typedef struct actor {
@@ -158,6 +159,7 @@ session_destroy(void **item)
         send_end(s, i);
     zlistx_destroy(&s->wants);
     zhashx_destroy(&s->views_sent);
+    zhashx_destroy(&s->refused);
     if (s->monitor && s->a && s->a->loop)
         zloop_reader_end(s->a->loop, s->monitor);
     zsock_destroy(&s->monitor);
@@ -203,8 +205,10 @@ session_new(actor *a, const char *key, const char *peer)
 
     if (!s)
         return NULL;
-    if (!(s->wants = zlistx_new()) || !(s->views_sent = zhashx_new())) {
+    if (!(s->wants = zlistx_new()) || !(s->views_sent = zhashx_new()) ||
+        !(s->refused = zhashx_new())) {
         zlistx_destroy(&s->wants);
+        zhashx_destroy(&s->views_sent);
         free(s);
         return NULL;
     }
@@ -471,6 +475,47 @@ on_cases_ok(actor *a, session *s, const mrx_wire_msg *m)
 }
 
 static void
+refused_key(char *key, size_t len, const char *case_id, const char *fpr, const char *head)
+{
+    snprintf(key, len, "%s:%s:%s", case_id, fpr, head);
+}
+
+/* Whether s's peer offered that head of a feed in this session, and
+ * ingest refused it. */
+static int
+was_refused(session *s, const char *case_id, const char *fpr, const char *head)
+{
+    char key[MRX_SHA256_HEX_LEN + MRX_FPR_LEN + MRX_COMMIT_HEX_LEN + 3];
+
+    refused_key(key, sizeof key, case_id, fpr, head);
+    return zhashx_lookup(s->refused, key) != NULL;
+}
+
+/* Remember the heads of a pack that ingest did not take: the peer
+ * offering a feed that way again is not asked for it again in this
+ * session, or before the next periodic round (a refusal may have been
+ * for now only). Meanwhile the case counts as in step with the peer, so
+ * views still flow: they are how the others learn of a fork. */
+static void
+note_refused(session *s, const mrx_wire_msg *m, const mrx_ledger_head *after, size_t n_after)
+{
+    char key[MRX_SHA256_HEX_LEN + MRX_FPR_LEN + MRX_COMMIT_HEX_LEN + 3];
+
+    if (zhashx_size(s->refused) >= 4096)
+        zhashx_purge(s->refused);
+    for (size_t i = 0; i < m->n_feeds; i++) {
+        int taken = 0;
+        for (size_t j = 0; j < n_after && !taken; j++)
+            taken = strcmp(after[j].fpr, m->feeds[i].author) == 0 &&
+                    strcmp(after[j].commit, m->feeds[i].commit) == 0;
+        if (taken)
+            continue;
+        refused_key(key, sizeof key, m->case_id, m->feeds[i].author, m->feeds[i].commit);
+        zhashx_update(s->refused, key, (void *)1);
+    }
+}
+
+static void
 on_heads_ok(actor *a, session *s, const mrx_wire_msg *m)
 {
     mrx_ledger *ledger = NULL;
@@ -489,9 +534,14 @@ on_heads_ok(actor *a, session *s, const mrx_wire_msg *m)
         for (size_t j = 0; j < n; j++)
             if (strcmp(ours[j].fpr, m->feeds[i].author) == 0)
                 mine = &ours[j];
+        /* what the peer holds more of; and a feed as long as ours that
+         * ends elsewhere, a fork: ingest refuses it and keeps it as
+         * evidence */
         if (mine && (strcmp(mine->commit, m->feeds[i].commit) == 0 ||
-                     mine->events >= m->feeds[i].events))
+                     mine->events > m->feeds[i].events))
             continue;
+        if (was_refused(s, m->case_id, m->feeds[i].author, m->feeds[i].commit))
+            continue; /* kept as evidence already; asking again changes nothing */
         strcpy(req->feeds[req->n_feeds].author, m->feeds[i].author);
         strcpy(req->feeds[req->n_feeds].commit, mine ? mine->commit : "");
         req->n_feeds++;
@@ -532,7 +582,7 @@ on_pack(actor *a, session *s, const mrx_wire_msg *m)
     mrx_ledger_head *heads = NULL, *before = NULL, *after = NULL;
     size_t n_before = 0, n_after = 0;
     char *dir = NULL, *report = NULL;
-    int rc;
+    int rc, refused;
 
     if (open_case(&ledger, a, m->case_id) < 0)
         return;
@@ -550,7 +600,7 @@ on_pack(actor *a, session *s, const mrx_wire_msg *m)
     }
     /* exactly the checks of mrx import: owner's feed first, each feed
      * whole or not at all, a rewritten one kept as evidence */
-    if (mrx_case_ingest(ledger, a->node, dir, &report) < 0)
+    if ((refused = mrx_case_ingest(ledger, a->node, dir, &report) < 0))
         mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: %s", s->peer, m->case_id,
                  mrx_error_last());
     if (report && report[0]) {
@@ -561,12 +611,18 @@ on_pack(actor *a, session *s, const mrx_wire_msg *m)
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: %s", s->peer, m->case_id, report);
     }
     mrx_ledger_heads(ledger, &after, &n_after);
+    if (refused)
+        note_refused(s, m, after, n_after);
     if (heads_differ(before, n_before, after, n_after)) {
         /* more may wait beyond one pack; who else takes part hears; and
          * a member removed gets no more bundles */
         send_simple(s, MRX_WIRE_HEADS, m->case_id);
         notify_peers(a, m->case_id, s);
         stop_sends(a, m->case_id);
+    } else if (refused) {
+        /* nothing taken: asked again, the heads show us in step (the
+         * refused ones are not asked for), and views and bundles follow */
+        send_simple(s, MRX_WIRE_HEADS, m->case_id);
     }
 out:
     if (dir)
@@ -1214,6 +1270,7 @@ greet:
     if (!s->ready) {
         fetch_end(s);
         zlistx_purge(s->wants);
+        zhashx_purge(s->refused);
         for (size_t i = 0; i < SENDS_MAX; i++)
             send_end(s, i);
         s->pending = 0;
@@ -1653,8 +1710,11 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
     interval = a->info->config->sync_interval;
     pthread_mutex_unlock(a->info->config_lock);
     round = now - a->last_round >= interval * 1000;
-    if (round)
+    if (round) {
         a->last_round = now;
+        for (s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions))
+            zhashx_purge(s->refused);
+    }
     connect_peers(a); /* peers imported since */
     zlist_t *gone = zlist_new(), *stalled = zlist_new();
     zlist_autofree(gone);
