@@ -276,8 +276,34 @@ read_evidence(builder *b, const char *case_dir)
     return rc;
 }
 
-/* Signed views: two that cannot both be true; one that contradicts what
- * this node holds; and nodes of the case that stopped sending them. */
+/* A fork of feed fpr at `events` events, ending at x in one account and
+ * at y in another: one line per fork however many views show it. */
+static int
+fork_line(builder *b, zhashx_t *seen, const char *fpr, uint64_t events, const char *x,
+          const char *y, time_t when, const char *told)
+{
+    char key[MRX_FPR_LEN + 2 * MRX_COMMIT_HEX_LEN + 32];
+    mrx_audit_line *l;
+
+    snprintf(key, sizeof key, "%s:%llu:%s:%s", fpr, (unsigned long long)events,
+             strcmp(x, y) < 0 ? x : y, strcmp(x, y) < 0 ? y : x);
+    if (zhashx_lookup(seen, key))
+        return 0;
+    zhashx_insert(seen, key, (void *)1);
+    if (!(l = new_line(b, MRX_AUDIT_SPLIT_VIEW, when, fpr)))
+        return MRX_ENOMEM;
+    standing_at(b->c, b->audit->owner, fpr, when, &l->standing, &l->member_role);
+    flag(l, MRX_AUDIT_SPLIT,
+         "its feed is shown with %llu events ending at %.12s and at %.12s (%s): it signed two "
+         "histories, or a view lies",
+         (unsigned long long)events, x, y, told);
+    return 0;
+}
+
+/* Signed views: two that cannot both be true (a fork of a feed, whoever
+ * shows it; a node whose later view holds less than its earlier one), or
+ * one at odds with what this node holds; and nodes of the case that
+ * stopped sending them. */
 static int
 read_views(builder *b, mrx_ledger *ledger, mrx_node *node, const char *case_dir)
 {
@@ -285,59 +311,91 @@ read_views(builder *b, mrx_ledger *ledger, mrx_node *node, const char *case_dir)
     mrx_audit *a = b->audit;
     mrx_ledger_head *ours = NULL;
     mrx_view **views = NULL;
+    zhashx_t *seen = NULL;
     size_t n = 0, n_ours = 0;
+    char told[2 * MRX_FPR_LEN + 64];
     int rc;
 
     if ((rc = mrx_view_list(&views, &n, mrx_node_pgp(node), case_dir)) < 0)
         return rc;
     if ((rc = mrx_ledger_heads(ledger, &ours, &n_ours)) < 0)
         goto out;
-    for (size_t i = 0; i < n; i++) {
+    if (!(seen = zhashx_new())) {
+        rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
         const mrx_view *v = views[i];
-        /* against every later one */
-        for (size_t j = i + 1; j < n; j++) {
-            const mrx_view *w = views[j];
-            const mrx_view *later = mrx_view_time(w) >= mrx_view_time(v) ? w : v;
-            char *why = NULL;
-            mrx_audit_line *l;
-            if ((rc = mrx_view_contradicts(v, w, &why)) <= 0)
-                continue;
-            rc = 0;
-            if (!(l = new_line(b, MRX_AUDIT_SPLIT_VIEW, mrx_view_time(later),
-                               mrx_view_node(later)))) {
-                free(why);
-                rc = MRX_ENOMEM;
-                goto out;
-            }
-            standing_at(b->c, a->owner, l->who, l->time, &l->standing, &l->member_role);
-            if (strcmp(mrx_view_node(v), mrx_view_node(w)) == 0)
-                flag(l, MRX_AUDIT_SPLIT, "signed two views that cannot both be true: %s", why);
-            else
-                flag(l, MRX_AUDIT_SPLIT, "its signed view and %s's cannot both be true: %s",
-                     mrx_view_node(v), why);
-            free(why);
-        }
-        /* against what this node holds: a feed with as many events as
-         * here must end where it ends here */
-        for (size_t f = 0; f < mrx_view_feed_count(v); f++) {
+        for (size_t f = 0; f < mrx_view_feed_count(v) && rc == 0; f++) {
             const mrx_ledger_head *h = mrx_view_feed(v, f);
-            for (size_t k = 0; k < n_ours; k++) {
-                mrx_audit_line *l;
-                if (strcmp(ours[k].fpr, h->fpr) != 0 || ours[k].events != h->events ||
-                    strcmp(ours[k].commit, h->commit) == 0)
-                    continue;
-                if (!(l = new_line(b, MRX_AUDIT_SPLIT_VIEW, mrx_view_time(v), mrx_view_node(v)))) {
-                    rc = MRX_ENOMEM;
-                    goto out;
+            /* against every other view */
+            for (size_t j = i + 1; j < n && rc == 0; j++) {
+                const mrx_view *w = views[j];
+                time_t later = mrx_view_time(w) > mrx_view_time(v) ? mrx_view_time(w)
+                                                                    : mrx_view_time(v);
+                int shown = 0; /* w shows feed h too */
+                for (size_t g = 0; g < mrx_view_feed_count(w) && rc == 0; g++) {
+                    const mrx_ledger_head *k = mrx_view_feed(w, g);
+                    if (strcmp(k->fpr, h->fpr) != 0)
+                        continue;
+                    shown = 1;
+                    if (k->events == h->events && strcmp(k->commit, h->commit) != 0) {
+                        snprintf(told, sizeof told, "views by %.16s and %.16s", mrx_view_node(v),
+                                 mrx_view_node(w));
+                        rc = fork_line(b, seen, h->fpr, h->events, h->commit, k->commit, later,
+                                       told);
+                    } else if (strcmp(mrx_view_node(v), mrx_view_node(w)) == 0 &&
+                               mrx_view_time(v) != mrx_view_time(w) &&
+                               (mrx_view_time(v) < mrx_view_time(w) ? k->events < h->events
+                                                                    : h->events < k->events)) {
+                        /* one node, and its later view holds less */
+                        mrx_audit_line *l = new_line(b, MRX_AUDIT_SPLIT_VIEW, later,
+                                                     mrx_view_node(v));
+                        if (!l) {
+                            rc = MRX_ENOMEM;
+                            break;
+                        }
+                        standing_at(b->c, a->owner, l->who, later, &l->standing, &l->member_role);
+                        flag(l, MRX_AUDIT_SPLIT,
+                             "its later signed view holds fewer events of feed %.16s than its "
+                             "earlier one (%llu, then %llu): it went backwards",
+                             h->fpr,
+                             (unsigned long long)(mrx_view_time(v) < mrx_view_time(w) ? h->events
+                                                                                     : k->events),
+                             (unsigned long long)(mrx_view_time(v) < mrx_view_time(w) ? k->events
+                                                                                     : h->events));
+                    }
                 }
-                standing_at(b->c, a->owner, l->who, l->time, &l->standing, &l->member_role);
-                flag(l, MRX_AUDIT_SPLIT,
-                     "its signed view has feed %s ending at %s after %llu events; this node "
-                     "holds %s there",
-                     h->fpr, h->commit, (unsigned long long)h->events, ours[k].commit);
+                /* one node, and its later view no longer shows the feed
+                 * (views are listed by node, then time: v is the earlier) */
+                if (rc == 0 && !shown && strcmp(mrx_view_node(v), mrx_view_node(w)) == 0 &&
+                    mrx_view_time(v) < mrx_view_time(w)) {
+                    mrx_audit_line *l = new_line(b, MRX_AUDIT_SPLIT_VIEW, later, mrx_view_node(v));
+                    if (!l) {
+                        rc = MRX_ENOMEM;
+                        break;
+                    }
+                    standing_at(b->c, a->owner, l->who, later, &l->standing, &l->member_role);
+                    flag(l, MRX_AUDIT_SPLIT,
+                         "its later signed view no longer shows feed %.16s, which its earlier "
+                         "one showed with %llu events: it went backwards",
+                         h->fpr, (unsigned long long)h->events);
+                }
             }
+            /* against what this node holds: as many events, another end */
+            for (size_t k = 0; k < n_ours && rc == 0; k++)
+                if (strcmp(ours[k].fpr, h->fpr) == 0 && ours[k].events == h->events &&
+                    strcmp(ours[k].commit, h->commit) != 0) {
+                    snprintf(told, sizeof told, "a view by %.16s, and this node's ledger",
+                             mrx_view_node(v));
+                    rc = fork_line(b, seen, h->fpr, h->events, h->commit, ours[k].commit,
+                                   mrx_view_time(v), told);
+                }
         }
     }
+    if (rc < 0)
+        goto out;
+    rc = 0;
     /* silence: the owner and every active member but this node */
     for (size_t i = 0; i <= mrx_case_member_count(b->c); i++) {
         const mrx_member *m = i ? mrx_case_member_at(b->c, i - 1) : NULL;
@@ -370,6 +428,7 @@ read_views(builder *b, mrx_ledger *ledger, mrx_node *node, const char *case_dir)
                  a->report_interval);
     }
 out:
+    zhashx_destroy(&seen);
     free(ours);
     mrx_view_list_destroy(&views, n);
     return rc;
