@@ -1573,9 +1573,21 @@ on_client(zloop_t *loop, zsock_t *dealer, void *arg)
     return 0;
 }
 
+/* Every socket the loop reads: a receive never waits. zloop can call a
+ * reader whose socket was remade (dial) by an earlier handler of the same
+ * poll, at the same address; a blocking receive there would hold the
+ * whole actor until the new socket's first message. A reader finding
+ * nothing returns. */
+static void
+never_wait(zsock_t *sock)
+{
+    zsock_set_rcvtimeo(sock, 0);
+}
+
 static void
 set_common_options(zsock_t *sock)
 {
+    never_wait(sock);
     zsock_set_maxmsgsize(sock, MRX_WIRE_MSG_MAX);
     zsock_set_linger(sock, 0);
     zsock_set_heartbeat_ivl(sock, HEARTBEAT_IVL_MS);
@@ -1644,8 +1656,10 @@ dial(actor *a, session *s)
     zsock_set_reconnect_ivl_max(s->sock, 30000);
     snprintf(endpoint, sizeof endpoint, "inproc://mrxd-monitor-%u", monitors++);
     if (zmq_socket_monitor(zsock_resolve(s->sock), endpoint,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0 ||
-        !(s->monitor = zsock_new(ZMQ_PAIR)) || zsock_connect(s->monitor, "%s", endpoint) != 0 ||
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) == 0 &&
+        (s->monitor = zsock_new(ZMQ_PAIR)))
+        never_wait(s->monitor);
+    if (!s->monitor || zsock_connect(s->monitor, "%s", endpoint) != 0 ||
         zsock_connect(s->sock, "%s", s->endpoint) != 0) {
         zsock_destroy(&s->monitor);
         zsock_destroy(&s->sock);
@@ -2016,8 +2030,12 @@ actor_setup(actor *a)
     a->zap = zsock_new(ZMQ_REP);
     a->changes = zsock_new(ZMQ_PULL);
     a->rounds = zsock_new(ZMQ_ROUTER);
-    if (!a->zap || zsock_bind(a->zap, ZAP_ENDPOINT) != 0 || !a->changes ||
-        zsock_bind(a->changes, MRXD_SYNC_CHANGES) != 0 || !a->rounds ||
+    if (!a->zap || !a->changes || !a->rounds)
+        return mrx_error_set(MRX_EIO, "sync: cannot set up its inner sockets");
+    never_wait(a->zap);
+    never_wait(a->changes);
+    never_wait(a->rounds);
+    if (zsock_bind(a->zap, ZAP_ENDPOINT) != 0 || zsock_bind(a->changes, MRXD_SYNC_CHANGES) != 0 ||
         zsock_bind(a->rounds, MRXD_SYNC_ROUNDS) != 0)
         return mrx_error_set(MRX_EIO, "sync: cannot set up its inner sockets");
     for (size_t i = 0; i < config->n_listen; i++) {
