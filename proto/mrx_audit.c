@@ -300,6 +300,67 @@ fork_line(builder *b, zhashx_t *seen, const char *fpr, uint64_t events, const ch
     return 0;
 }
 
+/* A node whose later view holds less of a feed than its earlier one. */
+static int
+backwards_line(builder *b, const char *node, time_t when, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+backwards_line(builder *b, const char *node, time_t when, const char *fmt, ...)
+{
+    mrx_audit_line *l = new_line(b, MRX_AUDIT_SPLIT_VIEW, when, node);
+    va_list ap;
+
+    if (!l)
+        return MRX_ENOMEM;
+    standing_at(b->c, b->audit->owner, node, when, &l->standing, &l->member_role);
+    l->flags |= MRX_AUDIT_SPLIT;
+    va_start(ap, fmt);
+    vsnprintf(l->problem, sizeof l->problem, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+/* Feed h of view v against view w: a fork, whoever shows it; and, for
+ * two views by one node, w later holding less of it or dropping it. */
+static int
+compare_feed(builder *b, zhashx_t *seen, const mrx_view *v, const mrx_ledger_head *h,
+             const mrx_view *w)
+{
+    int same_node = strcmp(mrx_view_node(v), mrx_view_node(w)) == 0;
+    time_t later = mrx_view_time(w) > mrx_view_time(v) ? mrx_view_time(w) : mrx_view_time(v);
+    const mrx_ledger_head *k = NULL, *earlier, *then;
+    char told[2 * MRX_FPR_LEN + 64];
+
+    for (size_t g = 0; g < mrx_view_feed_count(w) && !k; g++)
+        if (strcmp(mrx_view_feed(w, g)->fpr, h->fpr) == 0)
+            k = mrx_view_feed(w, g);
+    if (k && k->events == h->events && strcmp(k->commit, h->commit) != 0) {
+        snprintf(told, sizeof told, "views by %.16s and %.16s", mrx_view_node(v),
+                 mrx_view_node(w));
+        return fork_line(b, seen, h->fpr, h->events, h->commit, k->commit, later, told);
+    }
+    if (!same_node || mrx_view_time(v) == mrx_view_time(w))
+        return 0;
+    /* views are listed by node, then time: without k, v is the earlier */
+    if (!k)
+        return mrx_view_time(v) < mrx_view_time(w)
+                   ? backwards_line(b, mrx_view_node(v), later,
+                                    "its later signed view no longer shows feed %.16s, which "
+                                    "its earlier one showed with %llu events: it went backwards",
+                                    h->fpr, (unsigned long long)h->events)
+                   : 0;
+    earlier = mrx_view_time(v) < mrx_view_time(w) ? h : k;
+    then = earlier == h ? k : h;
+    if (then->events >= earlier->events)
+        return 0;
+    return backwards_line(b, mrx_view_node(v), later,
+                          "its later signed view holds fewer events of feed %.16s than its "
+                          "earlier one (%llu, then %llu): it went backwards",
+                          h->fpr, (unsigned long long)earlier->events,
+                          (unsigned long long)then->events);
+}
+
 /* Signed views: two that cannot both be true (a fork of a feed, whoever
  * shows it; a node whose later view holds less than its earlier one), or
  * one at odds with what this node holds; and nodes of the case that
@@ -328,60 +389,8 @@ read_views(builder *b, mrx_ledger *ledger, mrx_node *node, const char *case_dir)
         const mrx_view *v = views[i];
         for (size_t f = 0; f < mrx_view_feed_count(v) && rc == 0; f++) {
             const mrx_ledger_head *h = mrx_view_feed(v, f);
-            /* against every other view */
-            for (size_t j = i + 1; j < n && rc == 0; j++) {
-                const mrx_view *w = views[j];
-                time_t later = mrx_view_time(w) > mrx_view_time(v) ? mrx_view_time(w)
-                                                                    : mrx_view_time(v);
-                int shown = 0; /* w shows feed h too */
-                for (size_t g = 0; g < mrx_view_feed_count(w) && rc == 0; g++) {
-                    const mrx_ledger_head *k = mrx_view_feed(w, g);
-                    if (strcmp(k->fpr, h->fpr) != 0)
-                        continue;
-                    shown = 1;
-                    if (k->events == h->events && strcmp(k->commit, h->commit) != 0) {
-                        snprintf(told, sizeof told, "views by %.16s and %.16s", mrx_view_node(v),
-                                 mrx_view_node(w));
-                        rc = fork_line(b, seen, h->fpr, h->events, h->commit, k->commit, later,
-                                       told);
-                    } else if (strcmp(mrx_view_node(v), mrx_view_node(w)) == 0 &&
-                               mrx_view_time(v) != mrx_view_time(w) &&
-                               (mrx_view_time(v) < mrx_view_time(w) ? k->events < h->events
-                                                                    : h->events < k->events)) {
-                        /* one node, and its later view holds less */
-                        mrx_audit_line *l = new_line(b, MRX_AUDIT_SPLIT_VIEW, later,
-                                                     mrx_view_node(v));
-                        if (!l) {
-                            rc = MRX_ENOMEM;
-                            break;
-                        }
-                        standing_at(b->c, a->owner, l->who, later, &l->standing, &l->member_role);
-                        flag(l, MRX_AUDIT_SPLIT,
-                             "its later signed view holds fewer events of feed %.16s than its "
-                             "earlier one (%llu, then %llu): it went backwards",
-                             h->fpr,
-                             (unsigned long long)(mrx_view_time(v) < mrx_view_time(w) ? h->events
-                                                                                     : k->events),
-                             (unsigned long long)(mrx_view_time(v) < mrx_view_time(w) ? k->events
-                                                                                     : h->events));
-                    }
-                }
-                /* one node, and its later view no longer shows the feed
-                 * (views are listed by node, then time: v is the earlier) */
-                if (rc == 0 && !shown && strcmp(mrx_view_node(v), mrx_view_node(w)) == 0 &&
-                    mrx_view_time(v) < mrx_view_time(w)) {
-                    mrx_audit_line *l = new_line(b, MRX_AUDIT_SPLIT_VIEW, later, mrx_view_node(v));
-                    if (!l) {
-                        rc = MRX_ENOMEM;
-                        break;
-                    }
-                    standing_at(b->c, a->owner, l->who, later, &l->standing, &l->member_role);
-                    flag(l, MRX_AUDIT_SPLIT,
-                         "its later signed view no longer shows feed %.16s, which its earlier "
-                         "one showed with %llu events: it went backwards",
-                         h->fpr, (unsigned long long)h->events);
-                }
-            }
+            for (size_t j = i + 1; j < n && rc == 0; j++)
+                rc = compare_feed(b, seen, v, h, views[j]);
             /* against what this node holds: as many events, another end */
             for (size_t k = 0; k < n_ours && rc == 0; k++)
                 if (strcmp(ours[k].fpr, h->fpr) == 0 && ours[k].events == h->events &&
@@ -395,7 +404,6 @@ read_views(builder *b, mrx_ledger *ledger, mrx_node *node, const char *case_dir)
     }
     if (rc < 0)
         goto out;
-    rc = 0;
     /* silence: the owner and every active member but this node */
     for (size_t i = 0; i <= mrx_case_member_count(b->c); i++) {
         const mrx_member *m = i ? mrx_case_member_at(b->c, i - 1) : NULL;

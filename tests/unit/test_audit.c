@@ -26,41 +26,6 @@ static char *dir;
 static mrx_node *patient, *clinic, *reviewer, *stranger;
 static char last_commit[MRX_COMMIT_HEX_LEN + 1]; /* the commit of the latest append */
 
-static const char *
-fpr(mrx_node *n)
-{
-    return mrx_node_config(n)->fpr;
-}
-
-static mrx_node *
-node_new(const char *name, mrx_role role)
-{
-    char *home = mrx_fs_join(dir, name);
-    mrx_node *n = NULL;
-
-    if (mrx_node_init(home, name, role, NULL, 0) != 0 || mrx_node_open(&n, home) != 0)
-        fail_msg("node %s: %s", name, mrx_error_last());
-    t_track_agent(mrx_node_gnupghome(n));
-    free(home);
-    return n;
-}
-
-static void
-introduce(mrx_node *a, mrx_node *b)
-{
-    const char *ta = mrx_cert_text(mrx_node_cert(a)), *tb = mrx_cert_text(mrx_node_cert(b));
-
-    assert_int_equal(mrx_node_peer_add(b, NULL, ta, strlen(ta)), 0);
-    assert_int_equal(mrx_node_peer_add(a, NULL, tb, strlen(tb)), 0);
-}
-
-static mrx_ledger_author
-author_of(mrx_node *n)
-{
-    mrx_ledger_author a = {mrx_node_pgp(n), fpr(n), mrx_node_config(n)->name};
-    return a;
-}
-
 static int
 setup_group(void **state)
 {
@@ -70,15 +35,15 @@ setup_group(void **state)
     if (mrx_ledger_global_init() != 0)
         return -1;
     dir = t_tempdir();
-    patient = node_new("patient", MRX_ROLE_PATIENT);
-    clinic = node_new("clinic", MRX_ROLE_CLINIC);
-    reviewer = node_new("reviewer", MRX_ROLE_REVIEWER);
-    stranger = node_new("stranger", MRX_ROLE_CLINIC);
+    patient = t_node_new(dir, "patient", MRX_ROLE_PATIENT);
+    clinic = t_node_new(dir, "clinic", MRX_ROLE_CLINIC);
+    reviewer = t_node_new(dir, "reviewer", MRX_ROLE_REVIEWER);
+    stranger = t_node_new(dir, "stranger", MRX_ROLE_CLINIC);
     /* everyone can verify everyone: what the audit marks is never a
      * missing key */
     for (size_t i = 0; i < 4; i++)
         for (size_t j = i + 1; j < 4; j++)
-            introduce(*all[i], *all[j]);
+            t_introduce(*all[i], *all[j]);
     return 0;
 }
 
@@ -141,7 +106,7 @@ rev_parse(char hex[MRX_COMMIT_HEX_LEN + 1], const char *git_dir, const char *rev
 static mrx_ledger *
 new_case(void)
 {
-    mrx_ledger_author owner = author_of(patient);
+    mrx_ledger_author owner = t_author(patient);
     mrx_ledger *l = NULL;
 
     if (mrx_ledger_create(&l, mrx_node_cases(patient), &owner, "audit") != 0)
@@ -154,7 +119,7 @@ new_case(void)
 static void
 append(mrx_ledger *l, mrx_node *author, mrx_event *ev, const char *certificate)
 {
-    mrx_ledger_author a = author_of(author);
+    mrx_ledger_author a = t_author(author);
 
     if (mrx_ledger_append(l, &a, ev, certificate, last_commit) != 0)
         fail_msg("append: %s", mrx_error_last());
@@ -167,7 +132,7 @@ add_member(mrx_ledger *l, mrx_node *member, mrx_member_role role)
 
     memset(&ev, 0, sizeof ev);
     ev.type = MRX_EV_MEMBER_ADDED;
-    strcpy(ev.member, fpr(member));
+    strcpy(ev.member, t_fpr(member));
     ev.role = role;
     append(l, patient, &ev, mrx_cert_text(mrx_node_cert(member)));
 }
@@ -179,7 +144,7 @@ remove_member(mrx_ledger *l, mrx_node *member)
 
     memset(&ev, 0, sizeof ev);
     ev.type = MRX_EV_MEMBER_REMOVED;
-    strcpy(ev.member, fpr(member));
+    strcpy(ev.member, t_fpr(member));
     append(l, patient, &ev, NULL);
 }
 
@@ -199,9 +164,9 @@ add_bundle(mrx_ledger *l, mrx_node *author, const char *id, mrx_kind kind, uint6
     for (size_t i = 0; i < 3; i++) {
         int seen = 0;
         for (size_t j = 0; j < ev.n_readers; j++)
-            seen |= strcmp(ev.readers[j], fpr(readers[i])) == 0;
+            seen |= strcmp(ev.readers[j], t_fpr(readers[i])) == 0;
         if (!seen)
-            strcpy(ev.readers[ev.n_readers++], fpr(readers[i]));
+            strcpy(ev.readers[ev.n_readers++], t_fpr(readers[i]));
     }
     append(l, author, &ev, NULL);
 }
@@ -216,7 +181,7 @@ on_bundle(mrx_ledger *l, mrx_node *author, mrx_event_type type, const char *id, 
     ev.type = type;
     strcpy(ev.bundle, id);
     if (peer)
-        strcpy(ev.peer, fpr(peer));
+        strcpy(ev.peer, t_fpr(peer));
     append(l, author, &ev, NULL);
 }
 
@@ -249,7 +214,7 @@ keep_view(mrx_node *keeper, mrx_ledger *l, mrx_ledger *seen, mrx_node *signer, t
     size_t len = 0;
     int kept = -1;
 
-    if (mrx_view_make(&text, &len, seen, mrx_node_pgp(signer), fpr(signer), when) != 0)
+    if (mrx_view_make(&text, &len, seen, mrx_node_pgp(signer), t_fpr(signer), when) != 0)
         fail_msg("view: %s", mrx_error_last());
     if (mrx_view_parse(&v, mrx_node_pgp(keeper), text, len) != 0)
         fail_msg("parse view: %s", mrx_error_last());
@@ -289,7 +254,7 @@ audit_of(mrx_ledger *l, mrx_node *node, time_t now, long interval)
         fail_msg("audit: %s", mrx_error_last());
     assert_non_null(a);
     assert_string_equal(a->case_id, mrx_ledger_case_id(l));
-    assert_string_equal(a->owner, fpr(patient));
+    assert_string_equal(a->owner, t_fpr(patient));
     assert_int_equal(a->at, now);
     assert_int_equal(a->report_interval, interval);
     for (size_t i = 0; i < a->n; i++) {
@@ -318,16 +283,16 @@ event_line(const mrx_audit *a, mrx_node *author, mrx_event_type type, const char
 
     for (size_t i = 0; i < a->n; i++) {
         const mrx_audit_line *line = &a->lines[i];
-        if (line->kind != MRX_AUDIT_EVENT || strcmp(line->who, fpr(author)) != 0 ||
+        if (line->kind != MRX_AUDIT_EVENT || strcmp(line->who, t_fpr(author)) != 0 ||
             line->type != type || (id && strcmp(line->bundle, id) != 0) ||
-            (peer && strcmp(line->peer, fpr(peer)) != 0))
+            (peer && strcmp(line->peer, t_fpr(peer)) != 0))
             continue;
         if (found)
-            fail_msg("two %s lines by %s", mrx_event_type_name(type), fpr(author));
+            fail_msg("two %s lines by %s", mrx_event_type_name(type), t_fpr(author));
         found = line;
     }
     if (!found)
-        fail_msg("no %s line by %s", mrx_event_type_name(type), fpr(author));
+        fail_msg("no %s line by %s", mrx_event_type_name(type), t_fpr(author));
     return found;
 }
 
@@ -398,7 +363,7 @@ audit_verifies_an_honest_case_and_joins_bundles(void **state)
     mrx_audit *a;
 
     (void)state;
-    assert_true(asprintf(&rev, "refs/feeds/%s", fpr(patient)) > 0);
+    assert_true(asprintf(&rev, "refs/feeds/%s", t_fpr(patient)) > 0);
     rev_parse(want[0].commit, gd, rev); /* the case-created */
     free(rev);
     free(gd);
@@ -425,7 +390,7 @@ audit_verifies_an_honest_case_and_joins_bundles(void **state)
     for (size_t i = 0; i < 7; i++) {
         const mrx_audit_line *line = &a->lines[i];
         assert_int_equal(line->kind, MRX_AUDIT_EVENT);
-        assert_string_equal(line->who, fpr(want[i].who));
+        assert_string_equal(line->who, t_fpr(want[i].who));
         assert_int_equal(line->type, want[i].type);
         assert_int_equal(line->seq, want[i].seq);
         assert_string_equal(line->commit, want[i].commit);
@@ -452,12 +417,12 @@ audit_verifies_an_honest_case_and_joins_bundles(void **state)
     }
     assert_true(a->lines[2].time < a->lines[3].time);
     assert_true(a->lines[4].time < a->lines[5].time);
-    assert_string_equal(a->lines[1].member, fpr(clinic));
+    assert_string_equal(a->lines[1].member, t_fpr(clinic));
     assert_int_equal(a->lines[1].role, MRX_MEMBER_CONTRIBUTOR);
-    assert_string_equal(a->lines[2].member, fpr(reviewer));
+    assert_string_equal(a->lines[2].member, t_fpr(reviewer));
     assert_int_equal(a->lines[2].role, MRX_MEMBER_REVIEWER);
-    assert_string_equal(a->lines[4].peer, fpr(reviewer)); /* served to */
-    assert_string_equal(a->lines[5].peer, fpr(clinic));   /* fetched from */
+    assert_string_equal(a->lines[4].peer, t_fpr(reviewer)); /* served to */
+    assert_string_equal(a->lines[5].peer, t_fpr(clinic));   /* fetched from */
     assert_string_equal(a->lines[6].peer, "");
     mrx_audit_destroy(&a);
     mrx_audit_destroy(&a);
@@ -492,16 +457,16 @@ audit_flags_served_never_fetched_and_fetched_never_served(void **state)
     a = audit_of(l, patient, time(NULL), NO_SILENCE);
     assert_int_equal(a->events, 3 + 2 + 1 + 3 + 1);
     marked[0] = line = event_line(a, clinic, MRX_EV_BUNDLE_SERVED, bundle(1), reviewer);
-    assert_marked(line, MRX_AUDIT_EVENT, fpr(clinic), MRX_AUDIT_NOT_FETCHED,
+    assert_marked(line, MRX_AUDIT_EVENT, t_fpr(clinic), MRX_AUDIT_NOT_FETCHED,
                   "its receiver has not reported fetching it");
     assert_int_equal(line->standing, MRX_AUDIT_ROLE_MEMBER);
     assert_int_equal(line->bundle_kind, MRX_KIND_RECORDS); /* still joined */
     assert_int_equal(line->bundle_size, 100);
     marked[1] = line = event_line(a, reviewer, MRX_EV_BUNDLE_FETCHED, bundle(1), patient);
-    assert_marked(line, MRX_AUDIT_EVENT, fpr(reviewer), MRX_AUDIT_NOT_SERVED,
+    assert_marked(line, MRX_AUDIT_EVENT, t_fpr(reviewer), MRX_AUDIT_NOT_SERVED,
                   "its sender has not reported serving it");
     marked[2] = line = event_line(a, reviewer, MRX_EV_BUNDLE_FETCHED, bundle(2), clinic);
-    assert_marked(line, MRX_AUDIT_EVENT, fpr(reviewer), MRX_AUDIT_NOT_SERVED,
+    assert_marked(line, MRX_AUDIT_EVENT, t_fpr(reviewer), MRX_AUDIT_NOT_SERVED,
                   "its sender has not reported serving it");
     assert_int_equal(line->bundle_kind, MRX_KIND_IMAGING);
     assert_int_equal(line->bundle_size, 200);
@@ -542,18 +507,18 @@ audit_flags_acts_after_revocation_and_by_non_members(void **state)
     a = audit_of(l, patient, time(NULL), NO_SILENCE);
     assert_int_equal(a->events, 4 + 2 + 3 + 1);
     removed = event_line(a, patient, MRX_EV_MEMBER_REMOVED, NULL, NULL);
-    assert_string_equal(removed->member, fpr(reviewer));
+    assert_string_equal(removed->member, t_fpr(reviewer));
     marked[0] = line = event_line(a, reviewer, MRX_EV_BUNDLE_OPENED, bundle(2), NULL);
-    assert_marked(line, MRX_AUDIT_EVENT, fpr(reviewer), MRX_AUDIT_AFTER_REVOCATION,
+    assert_marked(line, MRX_AUDIT_EVENT, t_fpr(reviewer), MRX_AUDIT_AFTER_REVOCATION,
                   "acted after its access was revoked");
     assert_int_equal(line->standing, MRX_AUDIT_ROLE_REVOKED);
     assert_true(line->time >= removed->time);
     marked[1] = line = event_line(a, stranger, MRX_EV_BUNDLE_OPENED, NULL, NULL);
-    assert_marked(line, MRX_AUDIT_EVENT, fpr(stranger), MRX_AUDIT_NOT_MEMBER,
+    assert_marked(line, MRX_AUDIT_EVENT, t_fpr(stranger), MRX_AUDIT_NOT_MEMBER,
                   "its author was not a member of the case then");
     assert_int_equal(line->standing, MRX_AUDIT_ROLE_NONE);
     marked[2] = line = event_line(a, reviewer, MRX_EV_BUNDLE_ADDED, bundle(3), NULL);
-    assert_marked(line, MRX_AUDIT_EVENT, fpr(reviewer), MRX_AUDIT_NOT_MEMBER,
+    assert_marked(line, MRX_AUDIT_EVENT, t_fpr(reviewer), MRX_AUDIT_NOT_MEMBER,
                   "not its author's to write: a reviewer may not add records bundles");
     assert_int_equal(line->standing, MRX_AUDIT_ROLE_MEMBER);
     assert_int_equal(line->member_role, MRX_MEMBER_REVIEWER);
@@ -585,7 +550,7 @@ audit_marks_a_feed_that_stops_verifying_and_keeps_what_came_before(void **state)
     strcpy(good, last_commit);
     /* the clinic's third event, its text changed under its signature:
      * it now withdraws bundle 2 */
-    assert_true(asprintf(&rev, "refs/feeds/%s", fpr(clinic)) > 0);
+    assert_true(asprintf(&rev, "refs/feeds/%s", t_fpr(clinic)) > 0);
     assert_int_equal(
         t_sh("cd '%s' && c=$(git cat-file commit %s | "
              "sed 's/^\\(bundle: 0*\\)1$/\\12/' | git hash-object -t commit -w --stdin) "
@@ -604,13 +569,13 @@ audit_marks_a_feed_that_stops_verifying_and_keeps_what_came_before(void **state)
     now = time(NULL) + 5;
     a = audit_of(l, patient, now, NO_SILENCE);
     assert_int_equal(lines_of(a, MRX_AUDIT_BAD_FEED, NULL, &line), 1);
-    assert_marked(line, MRX_AUDIT_BAD_FEED, fpr(clinic), MRX_AUDIT_BAD_SIGNATURE,
+    assert_marked(line, MRX_AUDIT_BAD_FEED, t_fpr(clinic), MRX_AUDIT_BAD_SIGNATURE,
                   "this feed does not verify from here on");
     assert_non_null(strstr(line->problem, bad));
     assert_int_equal(line->time, now);
     /* the two events before it, verified; nothing of it or after */
     assert_int_equal(a->events, 2 + 2);
-    assert_int_equal(lines_of(a, MRX_AUDIT_EVENT, fpr(clinic), &line), 2);
+    assert_int_equal(lines_of(a, MRX_AUDIT_EVENT, t_fpr(clinic), &line), 2);
     assert_int_equal(line->type, MRX_EV_BUNDLE_ADDED);
     assert_int_equal(line->seq, 0);
     line = event_line(a, clinic, MRX_EV_BUNDLE_OPENED, bundle(1), NULL);
@@ -658,26 +623,26 @@ audit_reports_a_history_refused_at_ingest(void **state)
     on_bundle(l, clinic, MRX_EV_BUNDLE_OPENED, bundle(1), NULL);
     /* the clinic's copy, where its second event is replaced by another */
     copy = copy_case(l, &copy_gd);
-    assert_true(asprintf(&rev, "refs/feeds/%s", fpr(clinic)) > 0);
+    assert_true(asprintf(&rev, "refs/feeds/%s", t_fpr(clinic)) > 0);
     assert_int_equal(t_sh("git --git-dir='%s' update-ref %s %s~1", copy_gd, rev, rev), 0);
     add_bundle(copy, clinic, bundle(2), MRX_KIND_RECORDS, 2);
     rev_parse(theirs, copy_gd, rev);
     /* the patient refuses it, and keeps it */
     assert_int_equal(
-        mrx_ledger_ingest_feed(l, mrx_node_pgp(patient), copy_gd, fpr(clinic), NULL, NULL, &added),
+        mrx_ledger_ingest_feed(l, mrx_node_pgp(patient), copy_gd, t_fpr(clinic), NULL, NULL, &added),
         MRX_EDENIED);
     assert_int_equal(added, 0);
     assert_true(
         asprintf(&evidence, "%s/%s/evidence", mrx_node_cases(patient), mrx_ledger_case_id(l)) > 0);
-    assert_true(asprintf(&note_path, "%s/%s-%s/REFUSED", evidence, fpr(clinic), theirs) > 0);
+    assert_true(asprintf(&note_path, "%s/%s-%s/REFUSED", evidence, t_fpr(clinic), theirs) > 0);
     note = t_read_file(note_path, &len);
     reason = note_value(note, "reason");
     assert_non_null(strstr(reason, "rewritten"));
     assert_int_equal(stat(note_path, &st), 0);
     /* and a note kept by hand, that names no reason */
-    assert_true(asprintf(&path, "%s/%s-%s/REFUSED", evidence, fpr(stranger), zeros) > 0);
+    assert_true(asprintf(&path, "%s/%s-%s/REFUSED", evidence, t_fpr(stranger), zeros) > 0);
     free(note);
-    assert_true(asprintf(&note, "feed: %s\nhead: %s\n", fpr(stranger), zeros) > 0);
+    assert_true(asprintf(&note, "feed: %s\nhead: %s\n", t_fpr(stranger), zeros) > 0);
     t_write_file(path, note, strlen(note));
     free(path);
     /* a folder with no note is no evidence */
@@ -687,17 +652,17 @@ audit_reports_a_history_refused_at_ingest(void **state)
     a = audit_of(l, patient, time(NULL), NO_SILENCE);
     assert_int_equal(a->events, 3 + 2); /* the history held here */
     assert_int_equal(lines_of(a, MRX_AUDIT_REFUSED, NULL, &line), 2);
-    assert_int_equal(lines_of(a, MRX_AUDIT_REFUSED, fpr(clinic), &line), 1);
+    assert_int_equal(lines_of(a, MRX_AUDIT_REFUSED, t_fpr(clinic), &line), 1);
     marked[0] = line;
-    assert_marked(line, MRX_AUDIT_REFUSED, fpr(clinic), MRX_AUDIT_REWRITTEN, reason);
+    assert_marked(line, MRX_AUDIT_REFUSED, t_fpr(clinic), MRX_AUDIT_REWRITTEN, reason);
     assert_string_equal(line->problem, reason);
     assert_string_equal(line->commit, theirs);
     assert_int_equal(line->time, st.st_mtime);
     assert_int_equal(line->standing, MRX_AUDIT_ROLE_MEMBER);
     assert_int_equal(line->member_role, MRX_MEMBER_CONTRIBUTOR);
-    assert_int_equal(lines_of(a, MRX_AUDIT_REFUSED, fpr(stranger), &line), 1);
+    assert_int_equal(lines_of(a, MRX_AUDIT_REFUSED, t_fpr(stranger), &line), 1);
     marked[1] = line;
-    assert_marked(line, MRX_AUDIT_REFUSED, fpr(stranger), MRX_AUDIT_REWRITTEN,
+    assert_marked(line, MRX_AUDIT_REFUSED, t_fpr(stranger), MRX_AUDIT_REWRITTEN,
                   "a history refused here, kept as evidence");
     assert_string_equal(line->commit, zeros);
     assert_int_equal(line->standing, MRX_AUDIT_ROLE_NONE);
@@ -724,15 +689,15 @@ split_line(const mrx_audit *a, mrx_node *who, time_t when, const char *words)
 
     for (size_t i = 0; i < a->n; i++) {
         const mrx_audit_line *line = &a->lines[i];
-        if (line->kind != MRX_AUDIT_SPLIT_VIEW || strcmp(line->who, fpr(who)) != 0 ||
+        if (line->kind != MRX_AUDIT_SPLIT_VIEW || strcmp(line->who, t_fpr(who)) != 0 ||
             line->time != when || !strstr(line->problem, words))
             continue;
         assert_null(found);
         found = line;
     }
     if (!found)
-        fail_msg("no split view by %s at %lld saying \"%s\"", fpr(who), (long long)when, words);
-    assert_marked(found, MRX_AUDIT_SPLIT_VIEW, fpr(who), MRX_AUDIT_SPLIT, words);
+        fail_msg("no split view by %s at %lld saying \"%s\"", t_fpr(who), (long long)when, words);
+    assert_marked(found, MRX_AUDIT_SPLIT_VIEW, t_fpr(who), MRX_AUDIT_SPLIT, words);
     return found;
 }
 
@@ -751,7 +716,7 @@ forked_case(mrx_ledger **copy, char ours[MRX_COMMIT_HEX_LEN + 1],
     *copy = copy_case(l, &copy_gd);
     add_bundle(*copy, clinic, bundle(2), MRX_KIND_IMAGING, 2);
     add_bundle(l, clinic, bundle(3), MRX_KIND_IMAGING, 3);
-    assert_true(asprintf(&rev, "refs/feeds/%s", fpr(clinic)) > 0);
+    assert_true(asprintf(&rev, "refs/feeds/%s", t_fpr(clinic)) > 0);
     rev_parse(ours, gd, rev);
     rev_parse(theirs, copy_gd, rev);
     assert_string_not_equal(ours, theirs);
@@ -824,7 +789,7 @@ audit_flags_a_view_at_odds_with_the_ledger(void **state)
     assert_true(asprintf(&words,
                          "ending at %.12s and at %.12s (a view by %.16s, and this node's "
                          "ledger)",
-                         theirs, ours, fpr(clinic)) > 0);
+                         theirs, ours, t_fpr(clinic)) > 0);
     line = split_line(a, clinic, now - 100, words);
     free(words);
     assert_int_equal(line->standing, MRX_AUDIT_ROLE_MEMBER);
@@ -854,7 +819,7 @@ audit_flags_a_node_whose_views_went_backwards(void **state)
     copy = copy_case(l, &copy_gd);
     assert_int_equal(t_sh("git --git-dir='%s' update-ref refs/feeds/%s refs/feeds/%s~1 && "
                           "git --git-dir='%s' update-ref -d refs/feeds/%s",
-                          copy_gd, fpr(clinic), fpr(clinic), copy_gd, fpr(reviewer)),
+                          copy_gd, t_fpr(clinic), t_fpr(clinic), copy_gd, t_fpr(reviewer)),
                      0);
     assert_int_equal(keep_view(patient, l, l, reviewer, t1), MRX_VIEW_KEPT_LATEST);
     assert_int_equal(keep_view(patient, l, copy, reviewer, t2),
@@ -865,13 +830,13 @@ audit_flags_a_node_whose_views_went_backwards(void **state)
     assert_true(asprintf(&words,
                          "fewer events of feed %.16s than its earlier one (2, then 1): it "
                          "went backwards",
-                         fpr(clinic)) > 0);
+                         t_fpr(clinic)) > 0);
     marked[0] = split_line(a, reviewer, t2, words);
     free(words);
     assert_int_equal(marked[0]->standing, MRX_AUDIT_ROLE_MEMBER);
     assert_int_equal(marked[0]->member_role, MRX_MEMBER_REVIEWER);
     /* a feed no longer shown at all went back to nothing */
-    assert_true(asprintf(&words, "feed %.16s", fpr(reviewer)) > 0);
+    assert_true(asprintf(&words, "feed %.16s", t_fpr(reviewer)) > 0);
     marked[1] = split_line(a, reviewer, t2, words);
     free(words);
     assert_non_null(strstr(marked[1]->problem, "went backwards"));
@@ -908,7 +873,7 @@ audit_flags_nodes_that_stopped_sending_views(void **state)
     assert_int_equal(lines_of(a, MRX_AUDIT_SILENT, NULL, &line), 1);
     mrx_text_format_time(when, base - 5);
     assert_true(asprintf(&words, "has sent no signed view since %s (the limit is 60 s)", when) > 0);
-    assert_marked(line, MRX_AUDIT_SILENT, fpr(reviewer), MRX_AUDIT_STOPPED, words);
+    assert_marked(line, MRX_AUDIT_SILENT, t_fpr(reviewer), MRX_AUDIT_STOPPED, words);
     free(words);
     assert_int_equal(line->time, now);
     assert_int_equal(line->standing, MRX_AUDIT_ROLE_MEMBER);
@@ -924,20 +889,20 @@ audit_flags_nodes_that_stopped_sending_views(void **state)
     /* the clinic's own copy: there the patient is a node like any other,
      * and the clinic holds no views */
     assert_int_equal(
-        mrx_ledger_adopt(&copy, mrx_node_cases(clinic), mrx_ledger_case_id(l), fpr(patient)), 0);
+        mrx_ledger_adopt(&copy, mrx_node_cases(clinic), mrx_ledger_case_id(l), t_fpr(patient)), 0);
     if (mrx_case_ingest(copy, clinic, gd, &report) != 0)
         fail_msg("ingest: %s", mrx_error_last());
     free(report);
     a = audit_of(copy, clinic, now, 60);
     assert_int_equal(lines_of(a, MRX_AUDIT_SILENT, NULL, &line), 2);
-    assert_int_equal(lines_of(a, MRX_AUDIT_SILENT, fpr(patient), &line), 1);
+    assert_int_equal(lines_of(a, MRX_AUDIT_SILENT, t_fpr(patient), &line), 1);
     marked[0] = line;
-    assert_marked(line, MRX_AUDIT_SILENT, fpr(patient), MRX_AUDIT_STOPPED,
+    assert_marked(line, MRX_AUDIT_SILENT, t_fpr(patient), MRX_AUDIT_STOPPED,
                   "has never sent a signed view (the limit is 60 s)");
     assert_int_equal(line->standing, MRX_AUDIT_ROLE_OWNER);
-    assert_int_equal(lines_of(a, MRX_AUDIT_SILENT, fpr(reviewer), &line), 1);
+    assert_int_equal(lines_of(a, MRX_AUDIT_SILENT, t_fpr(reviewer), &line), 1);
     marked[1] = line;
-    assert_marked(line, MRX_AUDIT_SILENT, fpr(reviewer), MRX_AUDIT_STOPPED,
+    assert_marked(line, MRX_AUDIT_SILENT, t_fpr(reviewer), MRX_AUDIT_STOPPED,
                   "has never sent a signed view");
     assert_int_equal(a->events, 5 + 1);
     assert_only_marked(a, marked, 2);

@@ -20,41 +20,6 @@ static char *dir;
 static mrx_node *patient, *reviewer, *stranger;
 static char case_id[65];
 
-static const char *
-fpr(mrx_node *n)
-{
-    return mrx_node_config(n)->fpr;
-}
-
-static mrx_node *
-node_new(const char *name, mrx_role role)
-{
-    char *home = mrx_fs_join(dir, name);
-    mrx_node *n = NULL;
-
-    if (mrx_node_init(home, name, role, NULL, 0) != 0 || mrx_node_open(&n, home) != 0)
-        fail_msg("node %s: %s", name, mrx_error_last());
-    t_track_agent(mrx_node_gnupghome(n));
-    free(home);
-    return n;
-}
-
-static void
-introduce(mrx_node *a, mrx_node *b)
-{
-    const char *ta = mrx_cert_text(mrx_node_cert(a)), *tb = mrx_cert_text(mrx_node_cert(b));
-
-    assert_int_equal(mrx_node_peer_add(b, NULL, ta, strlen(ta)), 0);
-    assert_int_equal(mrx_node_peer_add(a, NULL, tb, strlen(tb)), 0);
-}
-
-static mrx_ledger_author
-author_of(mrx_node *n)
-{
-    mrx_ledger_author a = {mrx_node_pgp(n), fpr(n), mrx_node_config(n)->name};
-    return a;
-}
-
 static char *
 git_dir(mrx_node *n)
 {
@@ -105,19 +70,19 @@ setup_group(void **state)
     if (mrx_ledger_global_init() != 0)
         return -1;
     dir = t_tempdir();
-    patient = node_new("patient", MRX_ROLE_PATIENT);
-    reviewer = node_new("reviewer", MRX_ROLE_REVIEWER);
-    stranger = node_new("stranger", MRX_ROLE_CLINIC);
-    introduce(patient, reviewer);
-    introduce(patient, stranger);
-    introduce(reviewer, stranger);
+    patient = t_node_new(dir, "patient", MRX_ROLE_PATIENT);
+    reviewer = t_node_new(dir, "reviewer", MRX_ROLE_REVIEWER);
+    stranger = t_node_new(dir, "stranger", MRX_ROLE_CLINIC);
+    t_introduce(patient, reviewer);
+    t_introduce(patient, stranger);
+    t_introduce(reviewer, stranger);
     /* the patient's case, with the reviewer as a member */
-    owner = author_of(patient);
+    owner = t_author(patient);
     assert_int_equal(mrx_ledger_create(&l, mrx_node_cases(patient), &owner, "case"), 0);
     strcpy(case_id, mrx_ledger_case_id(l));
     memset(&ev, 0, sizeof ev);
     ev.type = MRX_EV_MEMBER_ADDED;
-    strcpy(ev.member, fpr(reviewer));
+    strcpy(ev.member, t_fpr(reviewer));
     ev.role = MRX_MEMBER_REVIEWER;
     assert_int_equal(mrx_ledger_append(l, &owner, &ev, mrx_cert_text(mrx_node_cert(reviewer)),
                                        NULL),
@@ -125,12 +90,12 @@ setup_group(void **state)
     mrx_ledger_destroy(&l);
     /* the reviewer and the stranger take up copies from the patient's */
     src = git_dir(patient);
-    assert_int_equal(mrx_ledger_adopt(&copy, mrx_node_cases(reviewer), case_id, fpr(patient)), 0);
+    assert_int_equal(mrx_ledger_adopt(&copy, mrx_node_cases(reviewer), case_id, t_fpr(patient)), 0);
     if (mrx_case_ingest(copy, reviewer, src, &report) != 0)
         fail_msg("adopt: %s", mrx_error_last());
     free(report);
     mrx_ledger_destroy(&copy);
-    assert_int_equal(mrx_ledger_adopt(&copy, mrx_node_cases(stranger), case_id, fpr(patient)), 0);
+    assert_int_equal(mrx_ledger_adopt(&copy, mrx_node_cases(stranger), case_id, t_fpr(patient)), 0);
     assert_int_equal(mrx_case_ingest(copy, stranger, src, &report), 0);
     free(report);
     mrx_ledger_destroy(&copy);
@@ -152,7 +117,7 @@ teardown_group(void **state)
 static void
 append(mrx_node *n, mrx_event_type type, mrx_kind kind)
 {
-    mrx_ledger_author a = author_of(n);
+    mrx_ledger_author a = t_author(n);
     mrx_ledger *l = open_case(n);
     mrx_event ev;
 
@@ -167,8 +132,8 @@ append(mrx_node *n, mrx_event_type type, mrx_kind kind)
     else
         strcpy(ev.bundle, "0a4c3aa02d1b0b4826daa5ffe85ef13be83c1433842a9a98b901e075136dd86f");
     if (type == MRX_EV_BUNDLE_ADDED) {
-        strcpy(ev.readers[0], fpr(n));
-        strcpy(ev.readers[1], fpr(patient));
+        strcpy(ev.readers[0], t_fpr(n));
+        strcpy(ev.readers[1], t_fpr(patient));
         ev.n_readers = 2;
     }
     if (mrx_ledger_append(l, &a, &ev, NULL, NULL) != 0)
@@ -223,8 +188,8 @@ craft(mrx_node *n, mrx_node *signer, mrx_node *feed_owner, const char *parents,
                           "c=$(GIT_AUTHOR_DATE=\"$t\" GIT_COMMITTER_DATE=\"$t\" GNUPGHOME='%s' "
                           "git -c user.name=x -c user.email=%s@mrx commit-tree "
                           "-S%s %s $tree <'%s') && git update-ref refs/feeds/%s $c",
-                          gd, msg_path, mrx_node_gnupghome(signer), fpr(feed_owner), fpr(signer),
-                          parents, msg_path, fpr(feed_owner)),
+                          gd, msg_path, mrx_node_gnupghome(signer), t_fpr(feed_owner), t_fpr(signer),
+                          parents, msg_path, t_fpr(feed_owner)),
                      0);
     free(gd);
     free(msg_path);
@@ -257,11 +222,11 @@ reset_feed(mrx_node *n, mrx_node *feed_owner, const char *rev)
 
     if (*rev)
         assert_int_equal(t_sh("git --git-dir='%s' update-ref refs/feeds/%s %s", gd,
-                            fpr(feed_owner), rev),
+                            t_fpr(feed_owner), rev),
                          0);
     else
         assert_int_equal(t_sh("git --git-dir='%s' update-ref -d refs/feeds/%s", gd,
-                            fpr(feed_owner)),
+                            t_fpr(feed_owner)),
                          0);
     free(gd);
 }
@@ -286,7 +251,7 @@ event_text(mrx_node *author, unsigned seq, const char *prev, const char *tail)
                          "mrx-event: 1\ntype: bundle-opened\ncase: %s\nauthor: %s\nseq: %u\n"
                          "time: %s\n%s%s%s"
                          "bundle: 0a4c3aa02d1b0b4826daa5ffe85ef13be83c1433842a9a98b901e075136dd86f\n%s",
-                         case_id, fpr(author), seq, now_text(), prev ? "prev: " : "",
+                         case_id, t_fpr(author), seq, now_text(), prev ? "prev: " : "",
                          prev ? prev : "",
                          prev ? "\n" : "", tail) > 0);
     return text;
@@ -306,7 +271,7 @@ ingest_takes_a_members_events_that_extend_its_feed(void **state)
     assert_non_null(strstr(report, "2 events added"));
     free(report);
     l = open_case(patient);
-    assert_int_equal(mrx_ledger_read_feed(l, mrx_node_pgp(patient), fpr(reviewer), NULL, NULL), 0);
+    assert_int_equal(mrx_ledger_read_feed(l, mrx_node_pgp(patient), t_fpr(reviewer), NULL, NULL), 0);
     mrx_ledger_destroy(&l);
     /* again: nothing new, nothing changes */
     assert_int_equal(patient_ingests_from(reviewer, &report), 0);
@@ -329,7 +294,7 @@ head_rev(mrx_node *n, const char *suffix)
 {
     char *rev = NULL;
 
-    assert_true(asprintf(&rev, "refs/feeds/%s%s", fpr(n), suffix) > 0);
+    assert_true(asprintf(&rev, "refs/feeds/%s%s", t_fpr(n), suffix) > 0);
     return rev;
 }
 
@@ -343,7 +308,7 @@ refused_on_top(mrx_node *signer, const char *parents, unsigned seq, const char *
     FILE *p;
     char cmd[512], hex[41] = "";
 
-    snprintf(cmd, sizeof cmd, "git --git-dir='%s' rev-parse refs/feeds/%s", gd, fpr(reviewer));
+    snprintf(cmd, sizeof cmd, "git --git-dir='%s' rev-parse refs/feeds/%s", gd, t_fpr(reviewer));
     p = popen(cmd, "r");
     assert_non_null(p);
     assert_int_equal(fread(hex, 1, 40, p), 40);
@@ -405,7 +370,7 @@ ingest_refuses_member_added_by_a_member(void **state)
      * the owner may write it */
     assert_true(asprintf(&msg, "mrx-event: 1\ntype: member-added\ncase: %s\nauthor: %s\nseq: 2\n"
                                "time: %s\nprev: %s\nmember: %s\nrole: reviewer\n",
-                         case_id, fpr(reviewer), now_text(), prev, fpr(stranger)) > 0);
+                         case_id, t_fpr(reviewer), now_text(), prev, t_fpr(stranger)) > 0);
     t_write_file(msg_path, msg, strlen(msg));
     t_write_file(cert_path, cert, strlen(cert));
     assert_int_equal(t_sh("cd '%s' && blob=$(git hash-object -w '%s') && "
@@ -414,8 +379,8 @@ ingest_refuses_member_added_by_a_member(void **state)
                         "c=$(GIT_AUTHOR_DATE=\"$t\" GIT_COMMITTER_DATE=\"$t\" GNUPGHOME='%s' "
                         "git -c user.name=x -c user.email=%s@mrx commit-tree "
                         "-S%s -p %s $tree <'%s') && git update-ref refs/feeds/%s $c",
-                        gd, cert_path, msg_path, mrx_node_gnupghome(reviewer), fpr(reviewer),
-                        fpr(reviewer), parent, msg_path, fpr(reviewer)),
+                        gd, cert_path, msg_path, mrx_node_gnupghome(reviewer), t_fpr(reviewer),
+                        t_fpr(reviewer), parent, msg_path, t_fpr(reviewer)),
                      0);
     expect_refused(reviewer, MRX_EDENIED, "only the case's owner writes member-added");
     reset_feed(reviewer, reviewer, good);
@@ -434,7 +399,7 @@ ingest_refuses_rewritten_history_and_keeps_it(void **state)
     FILE *f;
 
     (void)state;
-    snprintf(cmd, sizeof cmd, "git --git-dir='%s' rev-parse refs/feeds/%s", gd, fpr(reviewer));
+    snprintf(cmd, sizeof cmd, "git --git-dir='%s' rev-parse refs/feeds/%s", gd, t_fpr(reviewer));
     assert_non_null(f = popen(cmd, "r"));
     assert_int_equal(fread(good, 1, 40, f), 40);
     pclose(f);
@@ -466,7 +431,7 @@ ingest_refuses_rewritten_history_and_keeps_it(void **state)
 static void
 append_ev(mrx_node *n, mrx_event *ev)
 {
-    mrx_ledger_author a = author_of(n);
+    mrx_ledger_author a = t_author(n);
     mrx_ledger *l = open_case(n);
 
     if (mrx_ledger_append(l, &a, ev, NULL, NULL) != 0)
@@ -481,7 +446,7 @@ reviewer_head(char hex[41])
     char *gd = git_dir(reviewer), cmd[512];
     FILE *f;
 
-    snprintf(cmd, sizeof cmd, "git --git-dir='%s' rev-parse refs/feeds/%s", gd, fpr(reviewer));
+    snprintf(cmd, sizeof cmd, "git --git-dir='%s' rev-parse refs/feeds/%s", gd, t_fpr(reviewer));
     assert_non_null(f = popen(cmd, "r"));
     assert_int_equal(fread(hex, 1, 40, f), 40);
     hex[40] = '\0';
@@ -501,7 +466,7 @@ ingest_refuses_events_dated_before_their_predecessor(void **state)
     assert_true(asprintf(&text,
                          "mrx-event: 1\ntype: bundle-opened\ncase: %s\nauthor: %s\nseq: 2\n"
                          "time: 2026-01-01T00:00:00Z\nprev: %s\nbundle: %064d\n",
-                         case_id, fpr(reviewer), prev, 7) > 0);
+                         case_id, t_fpr(reviewer), prev, 7) > 0);
     craft(reviewer, reviewer, reviewer, p, text);
     expect_refused(reviewer, MRX_EFORMAT, "dated before the event it follows");
     reset_feed(reviewer, reviewer, good);
@@ -521,7 +486,7 @@ ingest_keeps_no_evidence_of_what_does_not_verify(void **state)
     assert_int_equal(t_sh("cd '%s' && tree=$(git hash-object -t tree -w /dev/null) && "
                           "c=$(printf 'mrx-event: 1\n' | git -c user.name=x -c user.email=x@x "
                           "commit-tree $tree) && git update-ref refs/feeds/%s $c",
-                          gd, fpr(reviewer)),
+                          gd, t_fpr(reviewer)),
                      0);
     assert_true(asprintf(&ev_dir, "%s/%s/evidence", mrx_node_cases(patient), case_id) > 0);
     {
@@ -548,9 +513,9 @@ ingest_refuses_claims_on_others_bundles_and_wrong_readers(void **state)
     ev.type = MRX_EV_BUNDLE_ADDED;
     ev.kind = MRX_KIND_OPINION;
     snprintf(ev.bundle, sizeof ev.bundle, "%064d", 1);
-    strcpy(ev.readers[0], fpr(reviewer));
-    strcpy(ev.readers[1], fpr(patient));
-    strcpy(ev.readers[2], fpr(stranger));
+    strcpy(ev.readers[0], t_fpr(reviewer));
+    strcpy(ev.readers[1], t_fpr(patient));
+    strcpy(ev.readers[2], t_fpr(stranger));
     ev.n_readers = 3;
     append_ev(reviewer, &ev);
     expect_refused(reviewer, MRX_EDENIED, "is not a reviewer of the case");
@@ -583,11 +548,11 @@ ingest_refuses_a_symbolic_feed_ref(void **state)
     (void)state;
     /* a copy whose feed ref for the reviewer points at another ref */
     assert_int_equal(t_sh("git --git-dir='%s' symbolic-ref refs/feeds/%s refs/feeds/%s", gd,
-                          fpr(reviewer), fpr(patient)),
+                          t_fpr(reviewer), t_fpr(patient)),
                      0);
     expect_refused(stranger, MRX_EFORMAT, "its ref is symbolic");
     assert_int_equal(t_sh("git --git-dir='%s' symbolic-ref --delete refs/feeds/%s", gd,
-                          fpr(reviewer)),
+                          t_fpr(reviewer)),
                      0);
     free(gd);
 }
@@ -595,14 +560,14 @@ ingest_refuses_a_symbolic_feed_ref(void **state)
 static void
 ingest_refuses_events_after_a_revocation(void **state)
 {
-    mrx_ledger_author owner = author_of(patient);
+    mrx_ledger_author owner = t_author(patient);
     mrx_ledger *l = open_case(patient);
     mrx_event ev;
 
     (void)state;
     memset(&ev, 0, sizeof ev);
     ev.type = MRX_EV_MEMBER_REMOVED;
-    strcpy(ev.member, fpr(reviewer));
+    strcpy(ev.member, t_fpr(reviewer));
     assert_int_equal(mrx_ledger_append(l, &owner, &ev, NULL, NULL), 0);
     mrx_ledger_destroy(&l);
     sleep(1);

@@ -60,6 +60,41 @@ t_track_agent(const char *gnupghome)
     n_keyrings++;
 }
 
+mrx_node *
+t_node_new(const char *dir, const char *name, mrx_role role)
+{
+    char *home = mrx_fs_join(dir, name);
+    mrx_node *n = NULL;
+
+    if (!home || mrx_node_init(home, name, role, NULL, 0) != 0 || mrx_node_open(&n, home) != 0)
+        fail_msg("node %s: %s", name, mrx_error_last());
+    t_track_agent(mrx_node_gnupghome(n));
+    free(home);
+    return n;
+}
+
+void
+t_introduce(mrx_node *a, mrx_node *b)
+{
+    const char *ta = mrx_cert_text(mrx_node_cert(a)), *tb = mrx_cert_text(mrx_node_cert(b));
+
+    assert_int_equal(mrx_node_peer_add(b, NULL, ta, strlen(ta)), 0);
+    assert_int_equal(mrx_node_peer_add(a, NULL, tb, strlen(tb)), 0);
+}
+
+const char *
+t_fpr(mrx_node *n)
+{
+    return mrx_node_config(n)->fpr;
+}
+
+mrx_ledger_author
+t_author(mrx_node *n)
+{
+    mrx_ledger_author a = {mrx_node_pgp(n), t_fpr(n), mrx_node_config(n)->name};
+    return a;
+}
+
 void
 t_share_key(mrx_pgp *from, mrx_pgp *to, const char *fpr)
 {

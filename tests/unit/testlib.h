@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "mrx_ledger.h"
+#include "mrx_node.h"
 #include "mrx_pgp.h"
 
 /* A new empty folder under $TMPDIR; removed by t_cleanup. */
@@ -24,6 +26,17 @@ mrx_pgp *t_keyring(const char *dir, const char *name, char fpr[41]);
 /* Stop the gpg-agent of gnupghome at t_cleanup (for keyrings made
  * elsewhere, such as node homes). */
 void t_track_agent(const char *gnupghome);
+
+/* A new node home dir/name (role, no endpoint), opened; its agent is
+ * stopped by t_cleanup. */
+mrx_node *t_node_new(const char *dir, const char *name, mrx_role role);
+
+/* Nodes a and b import each other's certificates. */
+void t_introduce(mrx_node *a, mrx_node *b);
+
+/* A node's fingerprint, and its ledger author (keyring, key, name). */
+const char *t_fpr(mrx_node *n);
+mrx_ledger_author t_author(mrx_node *n);
 
 /* Copy the public key of fpr from one keyring into another. */
 void t_share_key(mrx_pgp *from, mrx_pgp *to, const char *fpr);
