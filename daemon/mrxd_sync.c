@@ -1438,12 +1438,23 @@ peer_keys(actor *a)
     return a->curve_keys;
 }
 
+/* Whether sock has a message now. zloop can call a reader whose socket
+ * was remade (dial) by an earlier handler of the same poll, at the same
+ * address; a receive there would hold the whole actor until the new
+ * socket's first message. Each reader asks first; once a message is
+ * there, all of its frames are, and the receive takes them whole. */
+static int
+readable(zsock_t *sock)
+{
+    return (zsock_events(sock) & ZMQ_POLLIN) != 0;
+}
+
 /* ZAP (RFC 27): admit a CURVE key only if it is an imported peer's. */
 static int
 on_zap(zloop_t *loop, zsock_t *zap, void *arg)
 {
     actor *a = arg;
-    zmsg_t *req = zmsg_recv(zap), *reply;
+    zmsg_t *req = readable(zap) ? zmsg_recv(zap) : NULL, *reply;
     char *version, *id, *domain, *address, *identity, *mechanism, key[MRX_CURVE_Z85_LEN + 1];
     zframe_t *client_key;
     const char *user = NULL;
@@ -1510,7 +1521,7 @@ static int
 on_server(zloop_t *loop, zsock_t *router, void *arg)
 {
     actor *a = arg;
-    zmsg_t *msg = zmsg_recv(router);
+    zmsg_t *msg = readable(router) ? zmsg_recv(router) : NULL;
     zframe_t *rid, *first;
     const char *user;
     session *s;
@@ -1558,7 +1569,7 @@ static int
 on_client(zloop_t *loop, zsock_t *dealer, void *arg)
 {
     actor *a = arg;
-    zmsg_t *msg = zmsg_recv(dealer);
+    zmsg_t *msg = readable(dealer) ? zmsg_recv(dealer) : NULL;
     session *s;
 
     (void)loop;
@@ -1573,21 +1584,9 @@ on_client(zloop_t *loop, zsock_t *dealer, void *arg)
     return 0;
 }
 
-/* Every socket the loop reads: a receive never waits. zloop can call a
- * reader whose socket was remade (dial) by an earlier handler of the same
- * poll, at the same address; a blocking receive there would hold the
- * whole actor until the new socket's first message. A reader finding
- * nothing returns. */
-static void
-never_wait(zsock_t *sock)
-{
-    zsock_set_rcvtimeo(sock, 0);
-}
-
 static void
 set_common_options(zsock_t *sock)
 {
-    never_wait(sock);
     zsock_set_maxmsgsize(sock, MRX_WIRE_MSG_MAX);
     zsock_set_linger(sock, 0);
     zsock_set_heartbeat_ivl(sock, HEARTBEAT_IVL_MS);
@@ -1602,7 +1601,7 @@ static int
 on_monitor(zloop_t *loop, zsock_t *pair, void *arg)
 {
     session *s = arg;
-    zmsg_t *msg = zmsg_recv(pair);
+    zmsg_t *msg = readable(pair) ? zmsg_recv(pair) : NULL;
     zframe_t *f = msg ? zmsg_first(msg) : NULL;
     uint16_t event = 0;
 
@@ -1656,10 +1655,8 @@ dial(actor *a, session *s)
     zsock_set_reconnect_ivl_max(s->sock, 30000);
     snprintf(endpoint, sizeof endpoint, "inproc://mrxd-monitor-%u", monitors++);
     if (zmq_socket_monitor(zsock_resolve(s->sock), endpoint,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) == 0 &&
-        (s->monitor = zsock_new(ZMQ_PAIR)))
-        never_wait(s->monitor);
-    if (!s->monitor || zsock_connect(s->monitor, "%s", endpoint) != 0 ||
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(s->monitor = zsock_new(ZMQ_PAIR)) || zsock_connect(s->monitor, "%s", endpoint) != 0 ||
         zsock_connect(s->sock, "%s", s->endpoint) != 0) {
         zsock_destroy(&s->monitor);
         zsock_destroy(&s->sock);
@@ -1825,7 +1822,7 @@ static int
 on_change(zloop_t *loop, zsock_t *pull, void *arg)
 {
     actor *a = arg;
-    char *what = zstr_recv(pull);
+    char *what = readable(pull) ? zstr_recv(pull) : NULL;
 
     (void)loop;
     if (what && strncmp(what, "peer:", 5) == 0 && mrx_text_is_fpr(what + 5))
@@ -1948,7 +1945,7 @@ static int
 on_round(zloop_t *loop, zsock_t *router, void *arg)
 {
     actor *a = arg;
-    zmsg_t *msg = zmsg_recv(router);
+    zmsg_t *msg = readable(router) ? zmsg_recv(router) : NULL;
     zframe_t *rid = msg ? zmsg_pop(msg) : NULL;
     char *how = msg ? zmsg_popstr(msg) : NULL;
     zlist_t *dial_again = zlist_new();
@@ -2030,12 +2027,8 @@ actor_setup(actor *a)
     a->zap = zsock_new(ZMQ_REP);
     a->changes = zsock_new(ZMQ_PULL);
     a->rounds = zsock_new(ZMQ_ROUTER);
-    if (!a->zap || !a->changes || !a->rounds)
-        return mrx_error_set(MRX_EIO, "sync: cannot set up its inner sockets");
-    never_wait(a->zap);
-    never_wait(a->changes);
-    never_wait(a->rounds);
-    if (zsock_bind(a->zap, ZAP_ENDPOINT) != 0 || zsock_bind(a->changes, MRXD_SYNC_CHANGES) != 0 ||
+    if (!a->zap || !a->changes || !a->rounds || zsock_bind(a->zap, ZAP_ENDPOINT) != 0 ||
+        zsock_bind(a->changes, MRXD_SYNC_CHANGES) != 0 ||
         zsock_bind(a->rounds, MRXD_SYNC_ROUNDS) != 0)
         return mrx_error_set(MRX_EIO, "sync: cannot set up its inner sockets");
     for (size_t i = 0; i < config->n_listen; i++) {

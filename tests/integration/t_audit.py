@@ -8,36 +8,22 @@ Usage: python3 t_audit.py ENDPOINT SERVER_KEY REVIEWER_HOME CASE BUNDLE SIZE
 Prints "PASS ..." or "FAIL ...: why" per check.
 """
 import hashlib
+import os
 import struct
-import subprocess
 import sys
 
 import zmq
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from mrxpeer import TAG, check, u64, dealer  # noqa: E402
+
 endpoint, server_key, home, case, bundle, size = sys.argv[1:7]
 size = int(size)
-TAG = b"MRX1"
-
-
-def check(desc, cond, why=""):
-    print(("PASS " if cond else "FAIL ") + desc + ("" if cond else ": " + str(why)[:300]))
-    sys.stdout.flush()
-
-
-def u64(n):
-    return struct.pack(">Q", n)
-
 
 secret = open(home + "/curve.secret").read().strip().encode()
 cert = open(home + "/node.cert").read().encode()
 ctx = zmq.Context()
-s = ctx.socket(zmq.DEALER)
-s.setsockopt(zmq.LINGER, 0)
-s.setsockopt(zmq.RCVTIMEO, 120000)
-s.setsockopt(zmq.CURVE_SERVERKEY, server_key.encode())
-s.setsockopt(zmq.CURVE_PUBLICKEY, zmq.curve_public(secret))
-s.setsockopt(zmq.CURVE_SECRETKEY, secret)
-s.connect(endpoint)
+s = dealer(ctx, endpoint, server_key, zmq.curve_public(secret), secret, 120000)
 
 s.send_multipart([TAG, b"HELLO", cert])
 data = {}

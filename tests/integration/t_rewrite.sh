@@ -16,11 +16,7 @@ port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
 pat=$(t_node patient patient) || exit 1
 clinic=$(t_node clinic clinic) || exit 1
-# debug logs, to see what happened when something did not
-for n in "$fac" "$pat" "$clinic"; do
-    jq '. + {"log_level": "debug"}' "$n/mrxd.conf" >"$t_root/conf" && cp "$t_root/conf" "$n/mrxd.conf"
-    kill -HUP "$(cat "$n/mrxd.pid")"
-done
+t_debug "$fac" "$pat" "$clinic"
 introduce "$fac" "$pat" && introduce "$fac" "$clinic" && introduce "$pat" "$clinic" || {
     echo "Bail out! cannot introduce the nodes"
     exit 1

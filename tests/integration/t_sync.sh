@@ -11,11 +11,7 @@ fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
 pat=$(t_node patient patient) || exit 1
 clinic=$(t_node clinic clinic) || exit 1
 rev=$(t_node reviewer reviewer) || exit 1
-# debug logs, to see what happened when something did not
-for n in "$fac" "$pat" "$clinic" "$rev"; do
-    jq '. + {"log_level": "debug"}' "$n/mrxd.conf" >"$t_root/conf" && cp "$t_root/conf" "$n/mrxd.conf"
-    kill -HUP "$(cat "$n/mrxd.pid")"
-done
+t_debug "$fac" "$pat" "$clinic" "$rev"
 for n in "$pat" "$clinic" "$rev"; do introduce "$fac" "$n"; done
 introduce "$pat" "$clinic"
 introduce "$pat" "$rev"

@@ -15,19 +15,12 @@ import time
 
 import zmq
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from mrxpeer import TAG, check, u64, dealer as curve_dealer  # noqa: E402
+
 endpoint, server_key, peer_home, cert_file, case, attempts = sys.argv[1:7]
 attempts = int(attempts)
 ctx = zmq.Context()
-TAG = b"MRX1"
-
-
-def check(desc, cond, why=""):
-    print(("PASS " if cond else "FAIL ") + desc + ("" if cond else ": " + str(why)[:300]))
-    sys.stdout.flush()
-
-
-def u64(n):
-    return struct.pack(">Q", n)
 
 
 # how long to wait for an answer that must come: generous, since a check
@@ -37,14 +30,7 @@ WAIT_MS = int(os.environ.get("MRX_WIRE_WAIT_MS", "60000"))
 
 
 def dealer(public, secret, timeout=WAIT_MS):
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.setsockopt(zmq.RCVTIMEO, timeout)
-    s.setsockopt(zmq.CURVE_SERVERKEY, server_key.encode())
-    s.setsockopt(zmq.CURVE_PUBLICKEY, public)
-    s.setsockopt(zmq.CURVE_SECRETKEY, secret)
-    s.connect(endpoint)
-    return s
+    return curve_dealer(ctx, endpoint, server_key, public, secret, timeout)
 
 
 def recv(s):

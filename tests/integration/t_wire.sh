@@ -9,8 +9,7 @@ plan 30
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
-jq '. + {"log_level": "debug"}' "$fac/mrxd.conf" >"$t_root/conf" && cp "$t_root/conf" "$fac/mrxd.conf"
-kill -HUP "$(cat "$fac/mrxd.pid")"
+t_debug "$fac"
 pat=$(t_node patient patient) || exit 1
 out=$(t_node outsider clinic) || exit 1
 introduce "$fac" "$pat"

@@ -122,6 +122,16 @@ t_node() {
     echo "$home"
 }
 
+# t_debug HOME...: each node's mrxd logs at debug level from its reload
+# (SIGHUP) on, to see what happened when something did not
+t_debug() {
+    local n
+    for n in "$@"; do
+        jq '. + {"log_level": "debug"}' "$n/mrxd.conf" >"$t_root/conf" && cp "$t_root/conf" "$n/mrxd.conf" &&
+            kill -HUP "$(cat "$n/mrxd.pid")"
+    done
+}
+
 # fpr_of HOME: the node's fingerprint
 fpr_of() { mrx --home "$1" --json id | sed -n 's/.*"fingerprint": "\([0-9A-F]*\)".*/\1/p'; }
 
