@@ -43,6 +43,7 @@
 #define FETCH_STALL_MS 30000       /* a fetch with no chunk for this long is looked into */
 #define SENDS_MAX 4                /* bundles sent to one session at a time */
 #define CONNECT_GRACE_MS 10000     /* a round waits this long for a peer not connected */
+#define HELLO_WAIT_MAX_MS 60000    /* and this long for a busy peer to answer its HELLO */
 #define HEARTBEAT_IVL_MS 5000      /* ZMTP heartbeats on every connection */
 #define HEARTBEAT_TIMEOUT_MS 15000 /* a connection silent this long is dropped */
 
@@ -1862,15 +1863,19 @@ in_step(const session *s)
     return s->ready && !s->hello_wait && !s->pending && !s->in && zlistx_size(s->wants) == 0;
 }
 
-/* Whether a round waits no more for s: it never answered our HELLO
- * within CONNECT_GRACE_MS, or went quiet as long as the heartbeat allows
- * (it may have been removed as a peer on its side, or be gone). */
+/* Whether a round waits no more for s, CONNECT_GRACE_MS on: no session,
+ * or quiet as long as the heartbeat allows (it may have been removed as
+ * a peer on its side, or be gone); or our HELLO unanswered, and the peer
+ * has said nothing since the round began (one that has, and is slow to
+ * answer because it is busy, gets HELLO_WAIT_MAX_MS). */
 static int
 gone_quiet(const session *s, const waiter *w, int64_t now)
 {
     if (now - w->started < CONNECT_GRACE_MS)
         return 0;
-    return !s->ready || s->hello_wait || now - s->heard_at >= HEARTBEAT_TIMEOUT_MS;
+    if (!s->ready || now - s->heard_at >= HEARTBEAT_TIMEOUT_MS)
+        return 1;
+    return s->hello_wait && (s->heard_at < w->started || now - w->started >= HELLO_WAIT_MAX_MS);
 }
 
 /* Each peer once: in step, or not reached. */
