@@ -21,7 +21,6 @@ typedef struct builder {
     mrx_audit *audit;
     size_t cap;
     mrx_case *c;
-    const char *feed;         /* the feed being read */
 } builder;
 
 static mrx_audit_line *
@@ -140,7 +139,6 @@ read_feeds(builder *b, mrx_ledger *ledger, mrx_pgp *pgp)
         return rc;
     for (size_t i = 0; i < n; i++) {
         mrx_audit_line *l;
-        b->feed = feeds[i];
         if ((rc = mrx_ledger_read_feed(ledger, pgp, feeds[i], on_event, b)) == 0)
             continue;
         if (rc == MRX_ENOMEM || !(l = new_line(b, MRX_AUDIT_BAD_FEED, b->audit->at, feeds[i]))) {
@@ -152,6 +150,16 @@ read_feeds(builder *b, mrx_ledger *ledger, mrx_pgp *pgp)
     }
     free(feeds);
     return 0;
+}
+
+/* The transfer a serving or fetching line reports, "SENDER>RECEIVER:BUNDLE"
+ * (a serving's author sends, a fetching's author receives). */
+static void
+transfer_key(char *key, size_t len, const mrx_audit_line *l)
+{
+    int served = l->type == MRX_EV_BUNDLE_SERVED;
+
+    snprintf(key, len, "%s>%s:%s", served ? l->who : l->peer, served ? l->peer : l->who, l->bundle);
 }
 
 /* What a bundle-added says of each bundle, on every line naming it; and
@@ -168,19 +176,16 @@ join_bundles(builder *b)
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
         goto out;
     }
-    /* "SENDER>RECEIVER:BUNDLE" counts, for each side's reports */
+    /* each side's reports, by the transfer they tell of */
     for (size_t i = 0; i < a->n; i++) {
         mrx_audit_line *l = &a->lines[i];
         if (l->kind != MRX_AUDIT_EVENT || l->flags)
             continue;
         if (l->type == MRX_EV_BUNDLE_ADDED)
             zhashx_update(added, l->bundle, l);
-        else if (l->type == MRX_EV_BUNDLE_SERVED) {
-            snprintf(key, sizeof key, "%s>%s:%s", l->who, l->peer, l->bundle);
-            zhashx_update(served, key, l);
-        } else if (l->type == MRX_EV_BUNDLE_FETCHED) {
-            snprintf(key, sizeof key, "%s>%s:%s", l->peer, l->who, l->bundle);
-            zhashx_update(fetched, key, l);
+        else if (l->type == MRX_EV_BUNDLE_SERVED || l->type == MRX_EV_BUNDLE_FETCHED) {
+            transfer_key(key, sizeof key, l);
+            zhashx_update(l->type == MRX_EV_BUNDLE_SERVED ? served : fetched, key, l);
         }
     }
     for (size_t i = 0; i < a->n; i++) {
@@ -193,15 +198,13 @@ join_bundles(builder *b)
             l->bundle_size = add->bundle_size;
             l->bundle_readers = add->bundle_readers;
         }
-        if (l->type == MRX_EV_BUNDLE_SERVED) {
-            snprintf(key, sizeof key, "%s>%s:%s", l->who, l->peer, l->bundle);
-            if (!zhashx_lookup(fetched, key))
-                flag(l, MRX_AUDIT_NOT_FETCHED, "its receiver has not reported fetching it");
-        } else if (l->type == MRX_EV_BUNDLE_FETCHED) {
-            snprintf(key, sizeof key, "%s>%s:%s", l->peer, l->who, l->bundle);
-            if (!zhashx_lookup(served, key))
-                flag(l, MRX_AUDIT_NOT_SERVED, "its sender has not reported serving it");
-        }
+        if (l->type != MRX_EV_BUNDLE_SERVED && l->type != MRX_EV_BUNDLE_FETCHED)
+            continue;
+        transfer_key(key, sizeof key, l);
+        if (l->type == MRX_EV_BUNDLE_SERVED && !zhashx_lookup(fetched, key))
+            flag(l, MRX_AUDIT_NOT_FETCHED, "its receiver has not reported fetching it");
+        else if (l->type == MRX_EV_BUNDLE_FETCHED && !zhashx_lookup(served, key))
+            flag(l, MRX_AUDIT_NOT_SERVED, "its sender has not reported serving it");
     }
 out:
     zhashx_destroy(&added);
