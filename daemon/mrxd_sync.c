@@ -95,8 +95,8 @@ typedef struct session {
     zlistx_t *wants;               /* of want: bundles to ask this peer for */
     fetch *in;                     /* the bundle coming from it, or NULL */
     send_t *out[SENDS_MAX];        /* bundles going to it */
-    size_t pending;                /* our CASES, HEADS and FEEDS it has not answered yet */
-    uint64_t asked, answered;      /* of those, all told (answers come in order) */
+    uint64_t asked, answered;      /* our CASES, HEADS and FEEDS, and its answers, all told
+                                    * (answers come in order; asked - answered are pending) */
     int hello_wait;                /* client: our HELLO is not answered yet */
     zhashx_t *views_sent;          /* SHA-256 of each signed view sent in this session */
     zhashx_t *refused;             /* "CASE:FEED:HEAD" the peer offered and ingest refused */
@@ -239,10 +239,8 @@ send_simple(session *s, mrx_wire_command command, const char *case_id)
     if (case_id)
         strcpy(m->case_id, case_id);
     msg = mrx_wire_encode(m);
-    if (session_send(s, &msg) == 0 && command != MRX_WIRE_NOTIFY) {
-        s->pending++; /* CASES and HEADS get an answer */
-        s->asked++;
-    }
+    if (session_send(s, &msg) == 0 && command != MRX_WIRE_NOTIFY)
+        s->asked++; /* CASES and HEADS get an answer */
     mrx_wire_msg_destroy(&m);
 }
 
@@ -549,10 +547,8 @@ on_heads_ok(actor *a, session *s, const mrx_wire_msg *m)
     }
     if (req->n_feeds) {
         msg = mrx_wire_encode(req);
-        if (session_send(s, &msg) == 0) {
-            s->pending++;
+        if (session_send(s, &msg) == 0)
             s->asked++;
-        }
     } else {
         /* the ledger is as far as the peer's: now views, and bundles */
         send_views(a, s, m->case_id);
@@ -1274,7 +1270,7 @@ greet:
         zhashx_purge(s->refused);
         for (size_t i = 0; i < SENDS_MAX; i++)
             send_end(s, i);
-        s->pending = 0;
+        s->answered = s->asked; /* nothing is owed on a new session */
     }
     s->ready = 1;
     s->hello_wait = 0;
@@ -1320,15 +1316,13 @@ handle(actor *a, session *s, zmsg_t *msg)
         return;
     }
     /* an answer to one of our requests */
-    if (s->pending &&
+    if (s->asked > s->answered &&
         (m->command == MRX_WIRE_CASES_OK || m->command == MRX_WIRE_HEADS_OK ||
          m->command == MRX_WIRE_PACK ||
          (m->command == MRX_WIRE_ERROR &&
           (strcmp(m->error_command, "CASES") == 0 || strcmp(m->error_command, "HEADS") == 0 ||
-           strcmp(m->error_command, "FEEDS") == 0)))) {
-        s->pending--;
+           strcmp(m->error_command, "FEEDS") == 0))))
         s->answered++;
-    }
     if (s->ready || m->command == MRX_WIRE_HELLO)
         note_contact(a, s);
     if (m->command != MRX_WIRE_HELLO && m->command != MRX_WIRE_ERROR && !s->ready) {
@@ -1617,7 +1611,7 @@ on_monitor(zloop_t *loop, zsock_t *pair, void *arg)
     s->ready = 0;
     s->hello_at = 0;
     s->hello_wait = 0;
-    s->pending = 0;
+    s->answered = s->asked; /* nothing is owed on a new session */
     fetch_end(s);
     for (size_t i = 0; i < SENDS_MAX; i++)
         send_end(s, i);
@@ -1860,7 +1854,8 @@ waiter_destroy(void **item)
 static int
 in_step(const session *s)
 {
-    return s->ready && !s->hello_wait && !s->pending && !s->in && zlistx_size(s->wants) == 0;
+    return s->ready && !s->hello_wait && s->asked == s->answered && !s->in &&
+           zlistx_size(s->wants) == 0;
 }
 
 /* Whether a round waits no more for s, CONNECT_GRACE_MS on: no session,
