@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct mrx_store_partial {
     uint64_t offset;                     /* bytes it has */
     uint64_t synced;                     /* bytes handed to the disk to write */
     mrx_sha256 *hash;                    /* of the bytes so far */
+    struct writer *writer;               /* writes whole chunks with O_DIRECT; NULL */
 };
 
 char *
@@ -86,6 +88,192 @@ hash_prefix(mrx_store_partial *self, uint64_t len)
     return rc;
 }
 
+/*
+ * A bundle arriving is written past the page cache where the file system
+ * allows (O_DIRECT): it will not be read again soon, and copying
+ * gigabytes into the cache costs more CPU than the transfer's
+ * cryptography. Such writes wait for the disk, so a writer thread does
+ * them while the caller goes on receiving: the caller copies each whole
+ * chunk into one of WRITE_AHEAD aligned blocks and hashes it; the thread
+ * writes the blocks in order. Whole chunks lie at chunk-aligned offsets,
+ * so O_DIRECT's alignment holds; the last, shorter one is written through
+ * the cache once the thread has written the rest.
+ */
+#define WRITE_AHEAD 4
+#define DIRECT_ALIGN 4096
+
+typedef struct {
+    unsigned char *data; /* MRX_STORE_CHUNK bytes, DIRECT_ALIGN-aligned */
+    uint64_t offset;     /* where it goes in the file */
+} block;
+
+struct writer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int fd;
+    block blocks[WRITE_AHEAD];
+    size_t head, count; /* blocks[head], ... count of them, are queued */
+    int stop;           /* the thread ends once the queue is empty */
+    int err;            /* errno of the first write that failed; 0 */
+};
+
+static void *
+writer_run(void *arg)
+{
+    struct writer *w = arg;
+
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->count == 0 && !w->stop)
+            pthread_cond_wait(&w->changed, &w->lock);
+        if (w->count == 0)
+            break;
+        block *b = &w->blocks[w->head];
+        pthread_mutex_unlock(&w->lock);
+        ssize_t put = pwrite(w->fd, b->data, MRX_STORE_CHUNK, (off_t)b->offset);
+        int err = put == MRX_STORE_CHUNK ? 0 : put < 0 ? errno : EIO;
+        pthread_mutex_lock(&w->lock);
+        if (err && !w->err)
+            w->err = err;
+        w->head = (w->head + 1) % WRITE_AHEAD;
+        w->count--;
+        if (w->err)
+            w->count = 0; /* what follows a failed write is not written */
+        pthread_cond_broadcast(&w->changed);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Whether the file system takes O_DIRECT writes on fd at offset (which
+ * is aligned): a block of zeros is written there and cut off again. */
+static int
+direct_works(int fd, uint64_t offset, void *zeros)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_DIRECT) != 0)
+        return 0;
+    memset(zeros, 0, DIRECT_ALIGN);
+    if (pwrite(fd, zeros, DIRECT_ALIGN, (off_t)offset) == DIRECT_ALIGN &&
+        ftruncate(fd, (off_t)offset) == 0)
+        return 1;
+    fcntl(fd, F_SETFL, flags);
+    return 0;
+}
+
+/* Start a writer on self's file if O_DIRECT works there; if not, the
+ * file is written through the cache by the caller. */
+static void
+writer_start(mrx_store_partial *self)
+{
+    struct writer *w = calloc(1, sizeof *w);
+    size_t made = 0;
+
+    if (!w)
+        return;
+    w->fd = self->fd;
+    for (; made < WRITE_AHEAD; made++)
+        if (posix_memalign((void **)&w->blocks[made].data, DIRECT_ALIGN, MRX_STORE_CHUNK) != 0)
+            break;
+    if (made == WRITE_AHEAD && direct_works(self->fd, self->offset, w->blocks[0].data) &&
+        pthread_mutex_init(&w->lock, NULL) == 0) {
+        if (pthread_cond_init(&w->changed, NULL) == 0) {
+            if (pthread_create(&w->thread, NULL, writer_run, w) == 0) {
+                self->writer = w;
+                return;
+            }
+            pthread_cond_destroy(&w->changed);
+        }
+        pthread_mutex_destroy(&w->lock);
+    }
+    if (made == WRITE_AHEAD) {
+        int flags = fcntl(self->fd, F_GETFL);
+        if (flags >= 0)
+            fcntl(self->fd, F_SETFL, flags & ~O_DIRECT);
+    }
+    while (made > 0)
+        free(w->blocks[--made].data);
+    free(w);
+}
+
+/* Wait for the writer to write what it was given; the error of a write
+ * that failed. */
+static int
+writer_drain(mrx_store_partial *self)
+{
+    struct writer *w = self->writer;
+    int err;
+
+    pthread_mutex_lock(&w->lock);
+    while (w->count > 0)
+        pthread_cond_wait(&w->changed, &w->lock);
+    err = w->err;
+    pthread_mutex_unlock(&w->lock);
+    if (err)
+        return mrx_error_set(MRX_EIO, "bundle %.16s: cannot write its partial file: %s",
+                             self->bundle, strerror(err));
+    return 0;
+}
+
+/* Write what was given, end the thread and write through the cache from
+ * now on. */
+static int
+writer_stop(mrx_store_partial *self)
+{
+    struct writer *w = self->writer;
+    int rc, flags;
+
+    if (!w)
+        return 0;
+    rc = writer_drain(self);
+    pthread_mutex_lock(&w->lock);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->changed);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->changed);
+    pthread_mutex_destroy(&w->lock);
+    for (size_t i = 0; i < WRITE_AHEAD; i++)
+        free(w->blocks[i].data);
+    free(w);
+    self->writer = NULL;
+    if ((flags = fcntl(self->fd, F_GETFL)) < 0 || fcntl(self->fd, F_SETFL, flags & ~O_DIRECT) != 0 ||
+        lseek(self->fd, (off_t)self->offset, SEEK_SET) < 0)
+        rc = rc < 0 ? rc
+                    : mrx_error_set(MRX_EIO, "bundle %.16s: cannot go on writing its partial "
+                                    "file: %s", self->bundle, strerror(errno));
+    return rc;
+}
+
+/* Give the writer a whole chunk to write at self->offset. */
+static int
+writer_put(mrx_store_partial *self, const void *data)
+{
+    struct writer *w = self->writer;
+    int err;
+
+    pthread_mutex_lock(&w->lock);
+    while (w->count == WRITE_AHEAD && !w->err)
+        pthread_cond_wait(&w->changed, &w->lock);
+    if (!(err = w->err)) {
+        block *b = &w->blocks[(w->head + w->count) % WRITE_AHEAD];
+        pthread_mutex_unlock(&w->lock);
+        /* the writer does not touch a block until it is counted */
+        memcpy(b->data, data, MRX_STORE_CHUNK);
+        b->offset = self->offset;
+        pthread_mutex_lock(&w->lock);
+        w->count++;
+        pthread_cond_broadcast(&w->changed);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (err)
+        return mrx_error_set(MRX_EIO, "bundle %.16s: cannot write its partial file: %s",
+                             self->bundle, strerror(err));
+    return 0;
+}
+
 int
 mrx_store_partial_open(mrx_store_partial **out, uint64_t *offset, mrx_node *node,
                        const char *case_id, const char *bundle, uint64_t size)
@@ -142,6 +330,8 @@ mrx_store_partial_open(mrx_store_partial **out, uint64_t *offset, mrx_node *node
     if ((rc = hash_prefix(self, keep)) < 0)
         goto fail;
     self->offset = self->synced = keep;
+    if (keep < size)
+        writer_start(self);
     *offset = keep;
     *out = self;
     return 0;
@@ -165,7 +355,13 @@ mrx_store_partial_write(mrx_store_partial *self, uint64_t offset, const void *da
                              "its %llu bytes",
                              self->bundle, len, (unsigned long long)offset,
                              (unsigned long long)self->size);
-    if ((rc = mrx_fs_write_all(self->fd, data, len)) < 0 ||
+    if (self->writer && len == MRX_STORE_CHUNK) {
+        if ((rc = writer_put(self, data)) < 0 || (rc = mrx_sha256_update(self->hash, data, len)) < 0)
+            return rc;
+        self->offset += len;
+        return 0;
+    }
+    if ((rc = writer_stop(self)) < 0 || (rc = mrx_fs_write_all(self->fd, data, len)) < 0 ||
         (rc = mrx_sha256_update(self->hash, data, len)) < 0)
         return rc;
     self->offset += len;
@@ -207,7 +403,7 @@ mrx_store_partial_commit(mrx_store_partial **self_p)
         mrx_store_partial_destroy(self_p);
         return rc;
     }
-    if ((rc = mrx_sha256_final_hex(self->hash, hex)) < 0)
+    if ((rc = writer_stop(self)) < 0 || (rc = mrx_sha256_final_hex(self->hash, hex)) < 0)
         goto out;
     if (strcmp(hex, self->bundle) != 0) {
         rc = mrx_error_set(MRX_ECRYPTO, "bundle %s: its bytes do not hash to its id (sha256 %s); "
@@ -247,6 +443,7 @@ partial_free(mrx_store_partial **self_p, int discard)
 
     if (!self)
         return;
+    writer_stop(self);
     if (self->fd >= 0) {
         if (!discard)
             fdatasync(self->fd);

@@ -232,7 +232,9 @@ store_commit_keeps_whole_chunks_and_a_short_last_one_as_id_mrx(void **state)
     assert_false(mrx_store_partial_complete(p));
     write_range(p, &fx, 0, 3 * CHUNK);
     assert_false(mrx_store_partial_complete(p));
-    assert_int_equal(fsize(fx.partial), 3 * CHUNK);
+    /* whole chunks may still be on their way to the file (a writer
+     * thread); the short last one waits for them */
+    assert_true((size_t)fsize(fx.partial) <= 3 * CHUNK);
     assert_false(t_exists(fx.final));
     finish(p, &fx);
     fx_free(&fx);
@@ -488,12 +490,13 @@ begin_refusals(fixture *fx, const char *name, uint64_t seed)
     return p;
 }
 
-/* The refusal changed nothing: the file and the offset are as they were. */
+/* The refusal changed nothing: the offset is as it was, the file holds
+ * no more (whole chunks given before may still be on their way to it). */
 static void
 assert_unchanged(mrx_store_partial *p, fixture *fx, size_t at)
 {
     assert_int_equal(mrx_store_partial_offset(p), at);
-    assert_int_equal(fsize(fx->partial), at);
+    assert_true((size_t)fsize(fx->partial) <= at);
     assert_false(t_exists(fx->final));
 }
 
