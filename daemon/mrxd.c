@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -277,6 +278,13 @@ main(int argc, char **argv)
     zloop_t *loop = NULL;
     mrx_node *node = NULL;
     mrxd d;
+
+    /* bundles move in 256 KiB chunks, thousands a second, allocated by
+     * one thread and freed by another: keep blocks that size in the heap,
+     * and a few MiB of it free, rather than map and fault in fresh pages
+     * for every chunk */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
 
     memset(&d, 0, sizeof d);
     mrx_config_init(&d.config);

@@ -120,7 +120,6 @@ typedef struct actor {
     int64_t last_round;            /* ms: last periodic round */
     zhashx_t *fetching;            /* bundle id -> key of the session fetching it */
     zhashx_t *failed;              /* "BUNDLE:PEER" -> ms when a copy from there was refused */
-    unsigned char *chunk;          /* MRX_WIRE_CHUNK_MAX bytes, to read a chunk into */
     zsock_t *rounds;               /* ROUTER: rounds asked for by mrx sync */
     zlistx_t *waiters;             /* of waiter: mrx sync --wait callers */
 } actor;
@@ -895,27 +894,21 @@ static void
 send_chunks(actor *a, session *s, size_t i)
 {
     send_t *o = s->out[i];
-    mrx_wire_msg m;
-    zmsg_t *msg;
 
-    memset(&m, 0, sizeof m);
-    m.command = MRX_WIRE_CHUNK;
-    strcpy(m.case_id, o->case_id);
-    strcpy(m.bundle, o->bundle);
     while (o->credit > 0 && o->offset < o->size) {
         size_t len = o->size - o->offset < MRX_WIRE_CHUNK_MAX ? (size_t)(o->size - o->offset)
                                                                : MRX_WIRE_CHUNK_MAX;
-        ssize_t got = mrx_fs_read_full(o->fd, a->chunk, len);
-        if (got != (ssize_t)len) {
+        /* read straight into the frame that goes out */
+        zframe_t *data = zframe_new(NULL, len);
+        zmsg_t *msg;
+        if (!data || mrx_fs_read_full(o->fd, zframe_data(data), len) != (ssize_t)len) {
+            zframe_destroy(&data);
             mrxd_log(MRX_LOG_WARNING, "sync: case %.12s: cannot read bundle %.16s", o->case_id,
                      o->bundle);
             send_end(s, i);
             return;
         }
-        m.offset = o->offset;
-        m.data = a->chunk;
-        m.data_len = len;
-        msg = mrx_wire_encode(&m);
+        msg = mrx_wire_encode_chunk(o->case_id, o->bundle, o->offset, &data);
         if (session_send(s, &msg) < 0) {
             /* the peer's fetch stalls and is asked again */
             send_end(s, i);
@@ -2065,10 +2058,9 @@ sync_actor(zsock_t *pipe, void *arg)
     a.waiters = zlistx_new();
     if (a.waiters)
         zlistx_set_destructor(a.waiters, waiter_destroy);
-    a.chunk = malloc(MRX_WIRE_CHUNK_MAX);
     a.loop = zloop_new();
     zsock_signal(pipe, 0); /* zactor_new waits for this; then we say how it went */
-    if (!a.fetching || !a.failed || !a.chunk || !a.waiters) {
+    if (!a.fetching || !a.failed || !a.waiters) {
         zstr_send(pipe, "out of memory");
         goto out;
     }
@@ -2096,7 +2088,6 @@ out:
     zhashx_destroy(&a.sessions);
     zhashx_destroy(&a.fetching);
     zhashx_destroy(&a.failed);
-    free(a.chunk);
     zhashx_destroy(&a.curve_keys);
     zloop_destroy(&a.loop);
     for (size_t i = 0; i < a.n_servers; i++)

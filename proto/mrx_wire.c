@@ -405,6 +405,10 @@ mrx_wire_encode(const mrx_wire_msg *m)
                       mrx_wire_command_name(m->command));
         return NULL;
     }
+    if (m->command == MRX_WIRE_CHUNK) {
+        zframe_t *data = zframe_new(m->data, m->data_len);
+        return data ? mrx_wire_encode_chunk(m->case_id, m->bundle, m->offset, &data) : NULL;
+    }
     if (!(msg = zmsg_new()))
         return NULL;
     zmsg_addstr(msg, MRX_WIRE_TAG);
@@ -445,22 +449,40 @@ mrx_wire_encode(const mrx_wire_msg *m)
         zmsg_addstr(msg, m->text);
         break;
     case MRX_WIRE_FETCH:
-    case MRX_WIRE_CHUNK:
     case MRX_WIRE_CREDIT:
         zmsg_addstr(msg, m->case_id);
         zmsg_addstr(msg, m->bundle);
-        if (m->command != MRX_WIRE_CREDIT)
+        if (m->command == MRX_WIRE_FETCH)
             add_u64(msg, m->offset);
-        if (m->command == MRX_WIRE_CHUNK)
-            zmsg_addmem(msg, m->data, m->data_len);
-        else
-            add_u64(msg, m->credit);
+        add_u64(msg, m->credit);
         break;
+    case MRX_WIRE_CHUNK:
+        break; /* above */
     case MRX_WIRE_VIEW:
         zmsg_addstr(msg, m->case_id);
         zmsg_addstr(msg, m->text);
         break;
     }
+    return msg;
+}
+
+zmsg_t *
+mrx_wire_encode_chunk(const char *case_id, const char *bundle, uint64_t offset, zframe_t **data)
+{
+    size_t size = zframe_size(*data);
+    zmsg_t *msg = NULL;
+
+    if (size == 0 || size > MRX_WIRE_CHUNK_MAX)
+        mrx_error_set(MRX_ELIMIT, "CHUNK: over a limit of the protocol");
+    else if ((msg = zmsg_new())) {
+        zmsg_addstr(msg, MRX_WIRE_TAG);
+        zmsg_addstr(msg, mrx_wire_command_name(MRX_WIRE_CHUNK));
+        zmsg_addstr(msg, case_id);
+        zmsg_addstr(msg, bundle);
+        add_u64(msg, offset);
+        zmsg_append(msg, data);
+    }
+    zframe_destroy(data);
     return msg;
 }
 

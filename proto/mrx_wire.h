@@ -102,6 +102,11 @@ int mrx_wire_decode(mrx_wire_msg **out, mrx_wire_error *code, zmsg_t *msg);
 /* Encode a message; NULL (with the error set) if it breaks a limit. */
 zmsg_t *mrx_wire_encode(const mrx_wire_msg *self);
 
+/* Encode a CHUNK of *data (taken, and NULL after), which may be read
+ * into straight from a bundle: zframe_new(NULL, size) leaves it unset. */
+zmsg_t *mrx_wire_encode_chunk(const char *case_id, const char *bundle, uint64_t offset,
+                              zframe_t **data);
+
 /* Shorthands for the two messages every side sends. */
 zmsg_t *mrx_wire_error_msg(const char *command, mrx_wire_error code, const char *message);
 
