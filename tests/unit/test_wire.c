@@ -434,6 +434,39 @@ wire_chunk_round_trips_and_borrows_its_data_from_the_message(void **state)
 }
 
 static void
+wire_encode_chunk_sends_the_frame_it_is_given_and_refuses_empty_or_oversized_ones(void **state)
+{
+    mrx_wire_msg *back;
+    zframe_t *data = zframe_new(NULL, 5000), *big, *empty;
+    void *where = zframe_data(data);
+    zmsg_t *wire;
+
+    (void)state;
+    memset(where, 0x3c, 5000);
+    wire = mrx_wire_encode_chunk(CASE_ID, BUNDLE_ID, 2 * CHUNK, &data);
+    assert_null(data);
+    assert_non_null(wire);
+    /* the very frame, not a copy of it */
+    assert_ptr_equal(zframe_data(zmsg_last(wire)), where);
+    back = accepted(wire);
+    assert_int_equal(back->command, MRX_WIRE_CHUNK);
+    assert_string_equal(back->case_id, CASE_ID);
+    assert_string_equal(back->bundle, BUNDLE_ID);
+    assert_int_equal(back->offset, 2 * CHUNK);
+    assert_int_equal(back->data_len, 5000);
+    mrx_wire_msg_destroy(&back);
+    zmsg_destroy(&wire);
+
+    big = zframe_new(NULL, CHUNK + 1);
+    assert_null(mrx_wire_encode_chunk(CASE_ID, BUNDLE_ID, 0, &big));
+    assert_null(big);
+    assert_non_null(strstr(mrx_error_last(), "over a limit"));
+    empty = zframe_new(NULL, 0);
+    assert_null(mrx_wire_encode_chunk(CASE_ID, BUNDLE_ID, 0, &empty));
+    assert_null(empty);
+}
+
+static void
 wire_credit_round_trips(void **state)
 {
     mrx_wire_msg *m = new_msg(MRX_WIRE_CREDIT);
@@ -1478,6 +1511,8 @@ main(void)
         cmocka_unit_test(wire_fetch_round_trips_offset_and_credit),
         cmocka_unit_test(wire_encode_writes_a_u64_as_8_bytes_big_endian),
         cmocka_unit_test(wire_chunk_round_trips_and_borrows_its_data_from_the_message),
+        cmocka_unit_test(
+            wire_encode_chunk_sends_the_frame_it_is_given_and_refuses_empty_or_oversized_ones),
         cmocka_unit_test(wire_credit_round_trips),
         cmocka_unit_test(wire_view_round_trips_a_signed_view),
         cmocka_unit_test(wire_round_trips_every_field_at_its_limit),
