@@ -203,3 +203,24 @@ mrx_text_is_id_prefix(const char *s)
 
     return len >= MRX_ID_PREFIX_MIN && len <= 64 && strspn(s, "0123456789abcdef") == len;
 }
+
+int
+mrx_text_take(char **value, mrx_text_cursor *c, const char *key)
+{
+    char *line = c->next, *nl, *k;
+
+    c->line++;
+    if (!*line)
+        return mrx_error_set(MRX_EFORMAT, "%s: line %zu: \"%s\" missing", c->what, c->line, key);
+    if (!(nl = strchr(line, '\n')))
+        return mrx_error_set(MRX_EFORMAT, "%s: line %zu: no line feed at its end", c->what,
+                             c->line);
+    *nl = '\0';
+    c->next = nl + 1;
+    if (mrx_text_split_field(&k, value, line) < 0)
+        return mrx_error_set(MRX_EFORMAT, "%s: line %zu is not \"key: value\"", c->what, c->line);
+    if (strcmp(k, key) != 0)
+        return mrx_error_set(MRX_EFORMAT, "%s: line %zu: \"%.24s\" where \"%s\" belongs", c->what,
+                             c->line, k, key);
+    return 0;
+}

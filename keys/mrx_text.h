@@ -44,6 +44,20 @@ int mrx_text_parse_u64(unsigned long long *out, const char *s);
  * point into it. The key is [a-z0-9-]+, the separator ": " exactly. */
 int mrx_text_split_field(char **key, char **value, char *line);
 
+/* A reader of "key: value" lines in a fixed order, over a NUL-terminated
+ * text it cuts up in place. what names the text in messages ("view by
+ * FPR"); line counts the lines taken. */
+typedef struct {
+    char *next;
+    size_t line;
+    const char *what;
+} mrx_text_cursor;
+
+/* Take the next line, which must be "key: value" with this key; *value
+ * points into the text. MRX_EFORMAT, with a message naming the line,
+ * otherwise. */
+int mrx_text_take(char **value, mrx_text_cursor *c, const char *key);
+
 /* Digits that may name a case or bundle by a prefix of its SHA-256 id. */
 #define MRX_ID_PREFIX_MIN 6
 

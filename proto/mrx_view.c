@@ -185,56 +185,25 @@ find_body(const char **body, size_t *body_len, const char *text, size_t len)
     return 0;
 }
 
-/* A cursor over a view's body, one "key: value" line at a time. */
-struct cursor {
-    char *next;      /* the rest of the body */
-    size_t line;     /* line number, for messages */
-    const char *who; /* the signer, for messages */
-};
-
-/* Take the next line, which must be "key: value" with this key. */
-static int
-take(char **value, struct cursor *c, const char *key)
-{
-    char *line = c->next, *nl, *k;
-
-    c->line++;
-    if (!*line)
-        return mrx_error_set(MRX_EFORMAT, "view by %s: line %zu: \"%s\" missing", c->who, c->line,
-                             key);
-    if (!(nl = strchr(line, '\n')))
-        return mrx_error_set(MRX_EFORMAT, "view by %s: line %zu: no line feed at its end", c->who,
-                             c->line);
-    *nl = '\0';
-    c->next = nl + 1;
-    if (mrx_text_split_field(&k, value, line) < 0)
-        return mrx_error_set(MRX_EFORMAT, "view by %s: line %zu is not \"key: value\"", c->who,
-                             c->line);
-    if (strcmp(k, key) != 0)
-        return mrx_error_set(MRX_EFORMAT, "view by %s: line %zu: \"%.24s\" where \"%s\" belongs",
-                             c->who, c->line, k, key);
-    return 0;
-}
-
 /* "FPR COMMIT EVENTS" */
 static int
-parse_feed(mrx_ledger_head *out, const char *value, const struct cursor *c)
+parse_feed(mrx_ledger_head *out, const char *value, const mrx_text_cursor *c)
 {
     if (strlen(value) < 2 * 41 + 1 || value[40] != ' ' || value[81] != ' ')
-        return mrx_error_set(MRX_EFORMAT, "view by %s: line %zu: a feed is \"FPR COMMIT EVENTS\"",
-                             c->who, c->line);
+        return mrx_error_set(MRX_EFORMAT, "%s: line %zu: a feed is \"FPR COMMIT EVENTS\"",
+                             c->what, c->line);
     memcpy(out->fpr, value, MRX_FPR_LEN);
     out->fpr[MRX_FPR_LEN] = '\0';
     memcpy(out->commit, value + 41, MRX_COMMIT_HEX_LEN);
     out->commit[MRX_COMMIT_HEX_LEN] = '\0';
     if (!mrx_text_is_fpr(out->fpr))
-        return mrx_error_set(MRX_EFORMAT, "view by %s: line %zu: feed author is not a fingerprint",
-                             c->who, c->line);
+        return mrx_error_set(MRX_EFORMAT, "%s: line %zu: feed author is not a fingerprint",
+                             c->what, c->line);
     if (!is_commit(out->commit))
-        return mrx_error_set(MRX_EFORMAT, "view by %s: line %zu: feed head is not a commit id",
-                             c->who, c->line);
+        return mrx_error_set(MRX_EFORMAT, "%s: line %zu: feed head is not a commit id",
+                             c->what, c->line);
     if (mrx_text_parse_u64(&out->events, value + 82) < 0 || out->events == 0)
-        return mrx_error_set(MRX_EFORMAT, "view by %s: line %zu: bad event count", c->who, c->line);
+        return mrx_error_set(MRX_EFORMAT, "%s: line %zu: bad event count", c->what, c->line);
     return 0;
 }
 
@@ -242,7 +211,8 @@ parse_feed(mrx_ledger_head *out, const char *value, const struct cursor *c)
 static int
 parse_body(mrx_view *self, char *body, const char *signer)
 {
-    struct cursor c = {body, 0, signer};
+    char what[MRX_FPR_LEN + 16];
+    mrx_text_cursor c = {body, 0, what};
     size_t lines = 0, cap;
     char *value;
     int rc;
@@ -252,22 +222,23 @@ parse_body(mrx_view *self, char *body, const char *signer)
     cap = lines < MRX_VIEW_FEEDS_MAX ? lines : MRX_VIEW_FEEDS_MAX;
     if (cap && !(self->feeds = calloc(cap, sizeof *self->feeds)))
         return mrx_error_set(MRX_ENOMEM, "out of memory");
-    if ((rc = take(&value, &c, "mrx-view")) < 0)
+    snprintf(what, sizeof what, "view by %s", signer);
+    if ((rc = mrx_text_take(&value, &c, "mrx-view")) < 0)
         return rc;
     if (strcmp(value, VIEW_VERSION) != 0)
         return mrx_error_set(MRX_EFORMAT, "view by %s: version \"%.8s\" not supported", signer,
                              value);
-    if ((rc = take(&value, &c, "case")) < 0)
+    if ((rc = mrx_text_take(&value, &c, "case")) < 0)
         return rc;
     if (!mrx_sha256_hex_valid(value))
         return mrx_error_set(MRX_EFORMAT, "view by %s: line 2: not a case id", signer);
     strcpy(self->case_id, value);
-    if ((rc = take(&value, &c, "node")) < 0)
+    if ((rc = mrx_text_take(&value, &c, "node")) < 0)
         return rc;
     if (!mrx_text_is_fpr(value))
         return mrx_error_set(MRX_EFORMAT, "view by %s: line 3: node is not a fingerprint", signer);
     strcpy(self->node, value);
-    if ((rc = take(&value, &c, "time")) < 0)
+    if ((rc = mrx_text_take(&value, &c, "time")) < 0)
         return rc;
     if (mrx_text_parse_time(&self->time, value) < 0)
         return mrx_error_set(MRX_EFORMAT, "view by %s: line 4: bad time", signer);
@@ -277,7 +248,7 @@ parse_body(mrx_view *self, char *body, const char *signer)
         if (self->n_feeds == MRX_VIEW_FEEDS_MAX)
             return mrx_error_set(MRX_ELIMIT, "view by %s: more than %d feeds", signer,
                                  MRX_VIEW_FEEDS_MAX);
-        if ((rc = take(&value, &c, "feed")) < 0 || (rc = parse_feed(feed, value, &c)) < 0)
+        if ((rc = mrx_text_take(&value, &c, "feed")) < 0 || (rc = parse_feed(feed, value, &c)) < 0)
             return rc;
         if (self->n_feeds > 0 && strcmp(feed[-1].fpr, feed->fpr) >= 0)
             return mrx_error_set(MRX_EFORMAT, "view by %s: line %zu: feed %s %s", signer, c.line,
