@@ -73,6 +73,34 @@ cmd_case_list(mrx_cli *cli, int argc, char **argv)
     return 0;
 }
 
+/* For each bundle this node sent: who fetched it, from whom, and who
+ * opened it. */
+static void
+print_receipts(json_t *receipts)
+{
+    json_t *r, *who;
+    size_t i, j;
+    char size[32];
+
+    if (!json_array_size(receipts))
+        return;
+    printf("\nreceipts for the bundles this node sent\n");
+    json_array_foreach(receipts, i, r) {
+        json_t *fetched = json_object_get(r, "fetched"), *opened = json_object_get(r, "opened");
+        printf("  %s bundle %.12s (%s, %s by this node)%s\n", mrx_cli_str(r, "kind"),
+               mrx_cli_str(r, "bundle"), mrx_text_human_size(size, (unsigned long long)mrx_cli_int(r, "size")),
+               mrx_cli_str(r, "sent"),
+               json_array_size(fetched) || json_array_size(opened) ? "" : ": nobody yet");
+        json_array_foreach(fetched, j, who) {
+            printf("    %s  fetched by %s, from %s\n", mrx_cli_str(who, "time"),
+                   mrx_cli_str(who, "name"), mrx_cli_str(who, "from_name"));
+        }
+        json_array_foreach(opened, j, who) {
+            printf("    %s  opened by %s\n", mrx_cli_str(who, "time"), mrx_cli_str(who, "name"));
+        }
+    }
+}
+
 int
 cmd_case_show(mrx_cli *cli, int argc, char **argv)
 {
@@ -109,6 +137,7 @@ cmd_case_show(mrx_cli *cli, int argc, char **argv)
             printf("REFUSED feed %s: %s\n", mrx_cli_str(item, "feed"),
                    mrx_cli_str(item, "problem"));
         }
+        print_receipts(json_object_get(result, "receipts"));
     }
     code = json_array_size(problems) ? mrx_error_exit_code(MRX_ECRYPTO) : 0;
     if (code)

@@ -32,7 +32,7 @@ static const mrx_cli_command commands[] = {
     {"case new", cmd_case_new, "--title TITLE", "start a second-opinion case owned by this node"},
     {"case list", cmd_case_list, "", "list the cases on this node"},
     {"case show", cmd_case_show, "CASE", "show a case's verified history"},
-    {"audit", cmd_audit, "CASE",
+    {"audit", cmd_audit, "CASE [--html FILE]",
      "the case's verified timeline: who was given, served, fetched and opened what"},
     {"grant", cmd_grant, "CASE FINGERPRINT contributor|reviewer|relay",
      "make an imported peer a member of a case you own"},

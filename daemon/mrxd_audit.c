@@ -42,7 +42,7 @@ line_json(mrx_node *node, const mrx_audit_line *l)
     mrx_event ev;
 
     mrx_text_format_time(when, l->time);
-    for (unsigned bit = 1; bit <= MRX_AUDIT_STOPPED; bit <<= 1)
+    for (unsigned bit = 1; bit <= MRX_AUDIT_FLAG_LAST; bit <<= 1)
         if (l->flags & bit)
             json_array_append_new(flags, json_string(mrx_audit_flag_name(bit)));
     j = json_pack("{s:s,s:s,s:b,s:o}", "time", when, "kind", mrx_audit_kind_name(l->kind),
@@ -59,13 +59,21 @@ line_json(mrx_node *node, const mrx_audit_line *l)
         json_object_set_new(j, "problem", json_string(l->problem));
     if (l->commit[0])
         json_object_set_new(j, "commit", json_string(l->commit));
-    if (l->kind != MRX_AUDIT_EVENT)
+    if (l->kind == MRX_AUDIT_REQUEST) {
+        char server[128];
+        mrx_node_describe_key(node, server, sizeof server, l->peer);
+        snprintf(what, sizeof what, "asked %s for bundle %.12s (its signed request, kept there)",
+                 server, l->bundle);
+        json_object_set_new(j, "summary", json_string(what));
+    } else if (l->kind != MRX_AUDIT_EVENT)
         return j;
-    line_event(&ev, l);
-    mrxd_describe_event(what, sizeof what, node, &ev);
-    json_object_set_new(j, "type", json_string(mrx_event_type_name(l->type)));
-    json_object_set_new(j, "seq", json_integer((json_int_t)l->seq));
-    json_object_set_new(j, "summary", json_string(what));
+    else {
+        line_event(&ev, l);
+        mrxd_describe_event(what, sizeof what, node, &ev);
+        json_object_set_new(j, "type", json_string(mrx_event_type_name(l->type)));
+        json_object_set_new(j, "seq", json_integer((json_int_t)l->seq));
+        json_object_set_new(j, "summary", json_string(what));
+    }
     if (l->member[0]) {
         json_t *m = key_json(node, l->member);
         if (m && l->type == MRX_EV_MEMBER_ADDED)

@@ -221,6 +221,60 @@ mrxd_describe_event(char *buf, size_t len, mrx_node *node, const mrx_event *ev)
     }
 }
 
+/* Whether events[0..n) hold one of type by author about bundle. */
+static int
+has_event(const mrx_event *events, size_t n, mrx_event_type type, const char *author,
+          const char *bundle)
+{
+    for (size_t i = 0; i < n; i++)
+        if (events[i].type == type && strcmp(events[i].author, author) == 0 &&
+            strcmp(events[i].bundle, bundle) == 0)
+            return 1;
+    return 0;
+}
+
+/* The sender's receipts: for each bundle this node added or served, who
+ * fetched it (and from whom) and who opened it, by the events held. */
+static json_t *
+receipts(mrx_node *node, const mrx_event *events, size_t n)
+{
+    const char *me = mrx_node_config(node)->fpr;
+    char when[MRX_TIME_LEN + 1];
+    json_t *list = json_array();
+
+    for (size_t i = 0; list && i < n; i++) {
+        const mrx_event *added = &events[i];
+        json_t *r, *fetched, *opened;
+        int ours;
+        if (added->type != MRX_EV_BUNDLE_ADDED)
+            continue;
+        ours = strcmp(added->author, me) == 0;
+        if (!ours && !has_event(events, n, MRX_EV_BUNDLE_SERVED, me, added->bundle))
+            continue;
+        fetched = json_array();
+        opened = json_array();
+        for (size_t j = 0; j < n; j++) {
+            const mrx_event *ev = &events[j];
+            if (strcmp(ev->bundle, added->bundle) != 0 ||
+                (ev->type != MRX_EV_BUNDLE_FETCHED && ev->type != MRX_EV_BUNDLE_OPENED))
+                continue;
+            mrx_text_format_time(when, ev->time);
+            json_t *who = json_pack("{s:s,s:o,s:s}", "fingerprint", ev->author, "name",
+                                    mrxd_key_name(node, ev->author), "time", when);
+            if (who && ev->type == MRX_EV_BUNDLE_FETCHED) {
+                json_object_set_new(who, "from", json_string(ev->peer));
+                json_object_set_new(who, "from_name", mrxd_key_name(node, ev->peer));
+            }
+            json_array_append_new(ev->type == MRX_EV_BUNDLE_FETCHED ? fetched : opened, who);
+        }
+        r = json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "bundle", added->bundle, "kind",
+                      mrx_kind_name(added->kind), "size", (json_int_t)added->size, "sent",
+                      ours ? "added" : "served", "fetched", fetched, "opened", opened);
+        json_array_append_new(list, r);
+    }
+    return list;
+}
+
 int
 mrxd_op_case_show(mrxd_job *job, json_t **result)
 {
@@ -282,10 +336,11 @@ mrxd_op_case_show(mrxd_job *job, json_t **result)
                                                  mrx_member_role_name(m->role), "active",
                                                  m->active));
     }
-    *result = json_pack("{s:s,s:s,s:s,s:o,s:O,s:O,s:O}", "id", mrx_ledger_case_id(ledger), "title",
-                        mrx_ledger_title(ledger), "owner", mrx_ledger_owner(ledger), "owner_name",
-                        mrxd_key_name(node, mrx_ledger_owner(ledger)), "members", members,
-                        "events", events, "problems", problems);
+    *result = json_pack("{s:s,s:s,s:s,s:o,s:O,s:O,s:O,s:o}", "id", mrx_ledger_case_id(ledger),
+                        "title", mrx_ledger_title(ledger), "owner", mrx_ledger_owner(ledger),
+                        "owner_name", mrxd_key_name(node, mrx_ledger_owner(ledger)), "members",
+                        members, "events", events, "problems", problems, "receipts",
+                        receipts(node, t.events, t.n));
     rc = *result ? 0 : no_memory();
 out:
     json_decref(events);

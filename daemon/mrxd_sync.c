@@ -19,6 +19,7 @@
 #include "mrx_error.h"
 #include "mrx_fs.h"
 #include "mrx_ledger.h"
+#include "mrx_request.h"
 #include "mrx_store.h"
 #include "mrx_view.h"
 #include "mrx_wire.h"
@@ -74,6 +75,7 @@ typedef struct send {
     uint64_t offset;               /* the next chunk */
     uint64_t size;                 /* the file's */
     uint64_t credit;               /* chunks the peer will take now */
+    char *request;                 /* the peer's signed request, kept with bundle-served */
 } send_t;
 
 typedef struct session {
@@ -641,7 +643,7 @@ out:
  * an event the ledger would not take from us is not written. */
 static void
 record_transfer(actor *a, const char *case_id, mrx_event_type type, const char *bundle,
-                const char *peer)
+                const char *peer, const char *request)
 {
     mrx_ledger_author author = {mrx_node_pgp(a->node), mrx_node_config(a->node)->fpr,
                                 mrx_node_config(a->node)->name};
@@ -657,7 +659,7 @@ record_transfer(actor *a, const char *case_id, mrx_event_type type, const char *
     ev.type = type;
     strcpy(ev.bundle, bundle);
     strcpy(ev.peer, peer);
-    if (mrx_ledger_append(ledger, &author, &ev, NULL, NULL) < 0)
+    if (mrx_ledger_append(ledger, &author, &ev, request, NULL) < 0)
         mrxd_log(MRX_LOG_WARNING, "sync: case %.12s: cannot record %s: %s", case_id,
                  mrx_event_type_name(type), mrx_error_last());
     else
@@ -680,19 +682,36 @@ fetch_end(session *s)
     s->in = NULL;
 }
 
+/* Ask s's peer for the bundle being fetched, from offset, in a request
+ * signed by this node that the peer keeps as its witness. */
 static int
-send_fetch(session *s, uint64_t offset)
+send_fetch(actor *a, session *s, uint64_t offset)
 {
+    mrx_request req;
     mrx_wire_msg m;
+    size_t len;
     zmsg_t *msg;
 
+    memset(&req, 0, sizeof req);
+    strcpy(req.case_id, s->in->what.case_id);
+    strcpy(req.bundle, s->in->what.bundle);
+    strcpy(req.server, s->peer);
+    strcpy(req.reader, mrx_node_config(a->node)->fpr);
+    req.offset = offset;
+    req.time = time(NULL);
     memset(&m, 0, sizeof m);
+    if (mrx_request_make(&m.text, &len, mrx_node_pgp(a->node), &req) < 0) {
+        mrxd_log(MRX_LOG_WARNING, "sync: case %.12s: cannot sign a request: %s", req.case_id,
+                 mrx_error_last());
+        return -1;
+    }
     m.command = MRX_WIRE_FETCH;
-    strcpy(m.case_id, s->in->what.case_id);
-    strcpy(m.bundle, s->in->what.bundle);
+    strcpy(m.case_id, req.case_id);
+    strcpy(m.bundle, req.bundle);
     m.offset = offset;
     m.credit = FETCH_WINDOW;
     msg = mrx_wire_encode(&m);
+    free(m.text);
     return session_send(s, &msg);
 }
 
@@ -754,7 +773,7 @@ fetch_done(actor *a, session *s)
             w->fetched++;
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: bundle %s stored (%llu bytes)",
                  s->peer, what.case_id, what.bundle, (unsigned long long)what.size);
-        record_transfer(a, what.case_id, MRX_EV_BUNDLE_FETCHED, what.bundle, s->peer);
+        record_transfer(a, what.case_id, MRX_EV_BUNDLE_FETCHED, what.bundle, s->peer, NULL);
     }
     fetch_next(a, s);
 }
@@ -797,7 +816,7 @@ fetch_next(actor *a, session *s)
                  (unsigned long long)offset, (unsigned long long)what.size);
         s->in->needed = (what.size - offset + MRX_STORE_CHUNK - 1) / MRX_STORE_CHUNK;
         s->in->granted = FETCH_WINDOW;
-        if (send_fetch(s, offset) < 0)
+        if (send_fetch(a, s, offset) < 0)
             fetch_end(s);
     }
 }
@@ -884,6 +903,7 @@ send_end(session *s, size_t i)
     if (!s->out[i])
         return;
     close(s->out[i]->fd);
+    free(s->out[i]->request);
     free(s->out[i]);
     s->out[i] = NULL;
 }
@@ -919,12 +939,15 @@ send_chunks(actor *a, session *s, size_t i)
     }
     if (o->offset == o->size) {
         char case_id[MRX_SHA256_HEX_LEN + 1], bundle[MRX_SHA256_HEX_LEN + 1];
+        char *request = o->request;
         strcpy(case_id, o->case_id);
         strcpy(bundle, o->bundle);
+        o->request = NULL;
         send_end(s, i);
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s, case %.12s: bundle %.16s sent", s->peer,
                  case_id, bundle);
-        record_transfer(a, case_id, MRX_EV_BUNDLE_SERVED, bundle, s->peer);
+        record_transfer(a, case_id, MRX_EV_BUNDLE_SERVED, bundle, s->peer, request);
+        free(request);
     }
 }
 
@@ -1012,6 +1035,30 @@ out:
     return rc;
 }
 
+/* Whether FETCH m carries a request signed by s's peer for exactly what
+ * it asks of this node; if not, it is refused with the reason. */
+static int
+witnessed(actor *a, session *s, const mrx_wire_msg *m)
+{
+    const char *why = NULL;
+    mrx_request req;
+
+    if (mrx_request_check(&req, mrx_node_pgp(a->node), m->text, strlen(m->text)) < 0)
+        why = "its signed request does not verify";
+    else if (strcmp(req.reader, s->peer) != 0)
+        why = "its request is signed by another node";
+    else if (req.offset != m->offset)
+        why = "its request asks from another offset";
+    else
+        mrx_request_matches(&req, m->case_id, m->bundle, mrx_node_config(a->node)->fpr, &why);
+    if (!why)
+        return 1;
+    mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: FETCH refused: %s", s->peer,
+             m->case_id, why);
+    send_error(s, "FETCH", MRX_WIRE_EDENIED, why);
+    return 0;
+}
+
 static void
 on_fetch(actor *a, session *s, const mrx_wire_msg *m)
 {
@@ -1032,7 +1079,14 @@ on_fetch(actor *a, session *s, const mrx_wire_msg *m)
     }
     if (served_bundle(a, s, m, &fd, &size) < 0)
         return;
-    if (!(o = calloc(1, sizeof *o)) || lseek(fd, (off_t)m->offset, SEEK_SET) < 0) {
+    if (!witnessed(a, s, m)) {
+        close(fd);
+        return;
+    }
+    if (!(o = calloc(1, sizeof *o)) || !(o->request = strdup(m->text)) ||
+        lseek(fd, (off_t)m->offset, SEEK_SET) < 0) {
+        if (o)
+            free(o->request);
         free(o);
         close(fd);
         send_error(s, "FETCH", MRX_WIRE_EINTERNAL, "cannot read that bundle");

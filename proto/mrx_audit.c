@@ -17,11 +17,18 @@
 
 #define REFUSED_NOTE_MAX 4096 /* bytes of an evidence folder's REFUSED note */
 
+#define REQUEST_LATE_MAX 3600 /* s a request's clock may be ahead of its serving's */
+
 typedef struct builder {
     mrx_audit *audit;
     size_t cap;
     mrx_case *c;
+    mrx_ledger *ledger;
+    mrx_pgp *pgp;
 } builder;
+
+static void standing_at(const mrx_case *c, const char *owner, const char *fpr, time_t at,
+                        mrx_audit_standing *standing, mrx_member_role *role);
 
 static mrx_audit_line *
 new_line(builder *b, mrx_audit_kind kind, time_t time, const char *who)
@@ -44,6 +51,7 @@ new_line(builder *b, mrx_audit_kind kind, time_t time, const char *who)
     l->kind = kind;
     l->time = time;
     snprintf(l->who, sizeof l->who, "%s", who ? who : "");
+    standing_at(b->c, a->owner, l->who, time, &l->standing, &l->member_role);
     return l;
 }
 
@@ -64,7 +72,7 @@ flag(mrx_audit_line *l, unsigned bit, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Who fpr was in the case at time at. */
+/* Who fpr was in the case at time at (none for an empty fpr). */
 static void
 standing_at(const mrx_case *c, const char *owner, const char *fpr, time_t at,
             mrx_audit_standing *standing, mrx_member_role *role)
@@ -73,6 +81,8 @@ standing_at(const mrx_case *c, const char *owner, const char *fpr, time_t at,
 
     *standing = MRX_AUDIT_ROLE_NONE;
     *role = MRX_MEMBER_CONTRIBUTOR;
+    if (!c || !fpr[0])
+        return;
     if (strcmp(fpr, owner) == 0) {
         *standing = MRX_AUDIT_ROLE_OWNER;
         return;
@@ -88,6 +98,46 @@ standing_at(const mrx_case *c, const char *owner, const char *fpr, time_t at,
         if (m->spans[i].from <= at)
             *standing = MRX_AUDIT_ROLE_REVOKED; /* added once, and ended by then */
     }
+}
+
+/* The request signed by its receiver that the serving at lines[i]
+ * keeps: a line of its own, by the reader, so that an access shows even
+ * if the reader never reports it; the serving is flagged if it keeps no
+ * such request. */
+static int
+witness(builder *b, size_t i)
+{
+    mrx_audit_line *served = &b->audit->lines[i], *l;
+    char server[MRX_FPR_LEN + 1], commit[MRX_COMMIT_HEX_LEN + 1];
+    const char *why = NULL;
+    mrx_request req;
+    int rc;
+
+    if ((rc = mrx_ledger_witness(b->ledger, b->pgp, served->commit, served->peer, &req)) < 0) {
+        if (rc == MRX_ENOMEM)
+            return rc;
+        flag(served, MRX_AUDIT_UNWITNESSED, "it keeps no request signed by its receiver: %s",
+             mrx_error_last());
+        return 0;
+    }
+    if (!mrx_request_matches(&req, b->audit->case_id, served->bundle, served->who, &why) ||
+        req.time > served->time + REQUEST_LATE_MAX) {
+        flag(served, MRX_AUDIT_UNWITNESSED, "the request it keeps does not fit it: %s",
+             why ? why : "signed after the serving");
+        return 0;
+    }
+    memcpy(server, served->who, sizeof server);
+    memcpy(commit, served->commit, sizeof commit);
+    if (!(l = new_line(b, MRX_AUDIT_REQUEST, req.time, req.reader)))
+        return MRX_ENOMEM;
+    memcpy(l->peer, server, sizeof l->peer);
+    memcpy(l->bundle, req.bundle, sizeof l->bundle);
+    memcpy(l->commit, commit, sizeof l->commit);
+    if (l->standing == MRX_AUDIT_ROLE_REVOKED)
+        flag(l, MRX_AUDIT_AFTER_REVOCATION, "asked after its access was revoked");
+    else if (l->standing == MRX_AUDIT_ROLE_NONE)
+        flag(l, MRX_AUDIT_NOT_MEMBER, "asked while not a member of the case");
+    return 0;
 }
 
 /* One event of the feed being read: verified by the ledger (signature,
@@ -113,7 +163,6 @@ on_event(void *arg, const mrx_event *ev, const char *commit)
         l->bundle_size = ev->size;
         l->bundle_readers = ev->n_readers;
     }
-    standing_at(b->c, b->audit->owner, ev->author, ev->time, &l->standing, &l->member_role);
     b->audit->events++;
     if (mrx_case_may_write_at(b->c, ev->author, ev->type, ev->kind, ev->time) < 0) {
         if (l->standing == MRX_AUDIT_ROLE_REVOKED)
@@ -123,6 +172,8 @@ on_event(void *arg, const mrx_event *ev, const char *commit)
         else
             flag(l, MRX_AUDIT_NOT_MEMBER, "not its author's to write: %s", mrx_error_last());
     }
+    if (ev->type == MRX_EV_BUNDLE_SERVED)
+        return witness(b, (size_t)(l - b->audit->lines));
     return 0;
 }
 
@@ -176,10 +227,11 @@ join_bundles(builder *b)
         rc = mrx_error_set(MRX_ENOMEM, "out of memory");
         goto out;
     }
-    /* each side's reports, by the transfer they tell of */
+    /* each side's reports, by the transfer they tell of (a serving that
+     * keeps no good request still says it served) */
     for (size_t i = 0; i < a->n; i++) {
         mrx_audit_line *l = &a->lines[i];
-        if (l->kind != MRX_AUDIT_EVENT || l->flags)
+        if (l->kind != MRX_AUDIT_EVENT || (l->flags & ~MRX_AUDIT_UNWITNESSED))
             continue;
         if (l->type == MRX_EV_BUNDLE_ADDED)
             zhashx_update(added, l->bundle, l);
@@ -190,7 +242,7 @@ join_bundles(builder *b)
     }
     for (size_t i = 0; i < a->n; i++) {
         mrx_audit_line *l = &a->lines[i], *add;
-        if (l->kind != MRX_AUDIT_EVENT || !l->bundle[0])
+        if ((l->kind != MRX_AUDIT_EVENT && l->kind != MRX_AUDIT_REQUEST) || !l->bundle[0])
             continue;
         if (l->type != MRX_EV_BUNDLE_ADDED && (add = zhashx_lookup(added, l->bundle))) {
             l->bundle_known = 1;
@@ -198,7 +250,8 @@ join_bundles(builder *b)
             l->bundle_size = add->bundle_size;
             l->bundle_readers = add->bundle_readers;
         }
-        if (l->type != MRX_EV_BUNDLE_SERVED && l->type != MRX_EV_BUNDLE_FETCHED)
+        if (l->kind != MRX_AUDIT_EVENT ||
+            (l->type != MRX_EV_BUNDLE_SERVED && l->type != MRX_EV_BUNDLE_FETCHED))
             continue;
         transfer_key(key, sizeof key, l);
         if (l->type == MRX_EV_BUNDLE_SERVED && !zhashx_lookup(fetched, key))
@@ -264,8 +317,6 @@ read_evidence(builder *b, const char *case_dir)
             else {
                 if (strlen(head) == MRX_COMMIT_HEX_LEN)
                     memcpy(l->commit, head, sizeof l->commit);
-                standing_at(b->c, b->audit->owner, feed, st.st_mtime, &l->standing,
-                            &l->member_role);
                 flag(l, MRX_AUDIT_REWRITTEN, "%s",
                      reason[0] ? reason : "a history refused here, kept as evidence");
             }
@@ -295,7 +346,6 @@ fork_line(builder *b, zhashx_t *seen, const char *fpr, uint64_t events, const ch
     zhashx_insert(seen, key, (void *)1);
     if (!(l = new_line(b, MRX_AUDIT_SPLIT_VIEW, when, fpr)))
         return MRX_ENOMEM;
-    standing_at(b->c, b->audit->owner, fpr, when, &l->standing, &l->member_role);
     flag(l, MRX_AUDIT_SPLIT,
          "its feed is shown with %llu events ending at %.12s and at %.12s (%s): it signed two "
          "histories, or a view lies",
@@ -316,7 +366,6 @@ backwards_line(builder *b, const char *node, time_t when, const char *fmt, ...)
 
     if (!l)
         return MRX_ENOMEM;
-    standing_at(b->c, b->audit->owner, node, when, &l->standing, &l->member_role);
     l->flags |= MRX_AUDIT_SPLIT;
     va_start(ap, fmt);
     vsnprintf(l->problem, sizeof l->problem, fmt, ap);
@@ -429,7 +478,6 @@ read_views(builder *b, mrx_ledger *ledger, mrx_node *node, const char *case_dir)
             rc = MRX_ENOMEM;
             goto out;
         }
-        standing_at(b->c, a->owner, who, a->at, &l->standing, &l->member_role);
         if (last) {
             mrx_text_format_time(when, last);
             flag(l, MRX_AUDIT_STOPPED, "has sent no signed view since %s (the limit is %ld s)",
@@ -479,6 +527,8 @@ mrx_audit_make(mrx_audit **out, mrx_ledger *ledger, mrx_node *node, time_t now,
     snprintf(b.audit->owner, sizeof b.audit->owner, "%s", mrx_ledger_owner(ledger));
     b.audit->at = now;
     b.audit->report_interval = report_interval;
+    b.ledger = ledger;
+    b.pgp = mrx_node_pgp(node);
     /* the owner's feed says who is in the case: without it, nothing can
      * be judged */
     if ((rc = mrx_case_load(&b.c, ledger, mrx_node_pgp(node))) < 0) {
@@ -527,6 +577,8 @@ mrx_audit_kind_name(mrx_audit_kind kind)
         return "split-view";
     case MRX_AUDIT_SILENT:
         return "silent";
+    case MRX_AUDIT_REQUEST:
+        return "request";
     }
     return "?";
 }
@@ -551,6 +603,8 @@ mrx_audit_flag_name(unsigned bit)
         return "split-view";
     case MRX_AUDIT_STOPPED:
         return "stopped-reporting";
+    case MRX_AUDIT_UNWITNESSED:
+        return "unwitnessed";
     }
     return "?";
 }

@@ -25,6 +25,7 @@ typedef enum {
     MRX_AUDIT_REFUSED,    /* a history of a feed refused at ingest, kept as evidence */
     MRX_AUDIT_SPLIT_VIEW, /* two signed views that cannot both be true */
     MRX_AUDIT_SILENT,     /* a node in the case with no signed view for too long */
+    MRX_AUDIT_REQUEST,    /* a reader's signed request, kept by the node that served it */
 } mrx_audit_kind;
 
 /* What is wrong with a line (bits); 0: verified. */
@@ -36,6 +37,8 @@ typedef enum {
 #define MRX_AUDIT_REWRITTEN 0x20        /* a feed's history was rewritten */
 #define MRX_AUDIT_SPLIT 0x40            /* a node showed two histories */
 #define MRX_AUDIT_STOPPED 0x80          /* a node stopped reporting */
+#define MRX_AUDIT_UNWITNESSED 0x100     /* served with no valid request signed by its receiver */
+#define MRX_AUDIT_FLAG_LAST MRX_AUDIT_UNWITNESSED
 
 /* Who someone was in the case at a moment. */
 typedef enum {
@@ -51,14 +54,15 @@ typedef struct mrx_audit_line {
     char who[MRX_FPR_LEN + 1];            /* whose doing: author, signer, feed */
     mrx_audit_standing standing;          /* who's standing at that time */
     mrx_member_role member_role;          /* its role, if a member */
-    /* events (kind EVENT): the event's own fields */
+    /* events (kind EVENT): the event's own fields; a request (kind
+     * REQUEST): the serving's commit, bundle and peer (the server) */
     mrx_event_type type;
     uint64_t seq;
     char commit[MRX_COMMIT_HEX_LEN + 1];
     char member[MRX_FPR_LEN + 1];         /* grants and revocations */
     mrx_member_role role;                 /* member-added */
     char bundle[MRX_SHA256_HEX_LEN + 1];  /* bundle-* */
-    char peer[MRX_FPR_LEN + 1];           /* served: to; fetched: from */
+    char peer[MRX_FPR_LEN + 1];           /* served: to; fetched, request: from */
     int bundle_known;                     /* the bundle-added of bundle is held */
     mrx_kind bundle_kind;                 /* from that bundle-added */
     uint64_t bundle_size;

@@ -4,6 +4,7 @@
 #include "mrx_ledger.h"
 #include "mrx_error.h"
 #include "mrx_fs.h"
+#include "mrx_request.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #define FEED_EVENTS_MAX 10000000 /* events one feed may hold */
 #define CERT_ENTRY "certificate"
 #define CERT_BLOB_MAX (64 * 1024) /* as MRX_CERT_MAX */
+#define REQUEST_ENTRY "request"
 #define COMMIT_MAX (MRX_EVENT_MAX + 16 * 1024) /* an event with its headers and signature */
 #define TREE_MAX 256                       /* bytes of an event's tree */
 #define FUTURE_SLACK (24 * 3600)           /* how far ahead an event's clock may be */
@@ -169,9 +171,20 @@ out:
     return rc;
 }
 
-/* The tree of an event: empty, or holding the member's certificate. */
+/* The one blob an event of this type carries in its tree, or NULL:
+ * member-added the member's certificate, bundle-served the receiver's
+ * signed request. */
+static const char *
+attachment_entry(mrx_event_type type)
+{
+    return type == MRX_EV_MEMBER_ADDED    ? CERT_ENTRY
+           : type == MRX_EV_BUNDLE_SERVED ? REQUEST_ENTRY
+                                          : NULL;
+}
+
+/* The tree of an event: empty, or holding its attachment as entry. */
 static int
-event_tree(git_tree **out, git_repository *repo, const char *certificate)
+event_tree(git_tree **out, git_repository *repo, const char *entry, const char *attachment)
 {
     git_treebuilder *tb = NULL;
     git_oid blob, tree;
@@ -179,10 +192,10 @@ event_tree(git_tree **out, git_repository *repo, const char *certificate)
 
     if (git_treebuilder_new(&tb, repo, NULL) < 0)
         return git_fail(MRX_EIO, "tree");
-    if (certificate &&
-        (git_blob_create_from_buffer(&blob, repo, certificate, strlen(certificate)) < 0 ||
-         git_treebuilder_insert(NULL, tb, CERT_ENTRY, &blob, GIT_FILEMODE_BLOB) < 0)) {
-        rc = git_fail(MRX_EIO, "storing the certificate");
+    if (attachment &&
+        (git_blob_create_from_buffer(&blob, repo, attachment, strlen(attachment)) < 0 ||
+         git_treebuilder_insert(NULL, tb, entry, &blob, GIT_FILEMODE_BLOB) < 0)) {
+        rc = git_fail(MRX_EIO, "storing the event's attachment");
         goto out;
     }
     if (git_treebuilder_write(&tree, tb) < 0 || git_tree_lookup(out, repo, &tree) < 0)
@@ -196,7 +209,7 @@ out:
  * move the feed's ref to it, provided the ref still points at parent. */
 static int
 write_event(git_oid *out, git_repository *repo, const mrx_ledger_author *author,
-            const mrx_event *ev, const char *certificate, git_commit *parent)
+            const mrx_event *ev, const char *attachment, git_commit *parent)
 {
     git_signature *sig = NULL;
     git_tree *tree = NULL;
@@ -214,7 +227,7 @@ write_event(git_oid *out, git_repository *repo, const mrx_ledger_author *author,
         rc = git_fail(MRX_EINVAL, "commit author");
         goto out;
     }
-    if ((rc = event_tree(&tree, repo, certificate)) < 0)
+    if ((rc = event_tree(&tree, repo, attachment_entry(ev->type), attachment)) < 0)
         goto out;
     if (git_commit_create_buffer(&buf, repo, sig, sig, NULL, text, tree, parent ? 1 : 0,
                                  parents) < 0) {
@@ -500,7 +513,7 @@ feed_head(git_commit **out, git_repository *repo, const char *fpr)
 
 int
 mrx_ledger_append(mrx_ledger *self, const mrx_ledger_author *author, mrx_event *ev,
-                  const char *certificate, char commit[MRX_COMMIT_HEX_LEN + 1])
+                  const char *attachment, char commit[MRX_COMMIT_HEX_LEN + 1])
 {
     git_commit *parent = NULL;
     mrx_event last;
@@ -509,8 +522,9 @@ mrx_ledger_append(mrx_ledger *self, const mrx_ledger_author *author, mrx_event *
 
     if (ev->type == MRX_EV_CASE_CREATED)
         return mrx_error_set(MRX_EINVAL, "a case is created once, by mrx_ledger_create");
-    if ((ev->type == MRX_EV_MEMBER_ADDED) != (certificate != NULL))
-        return mrx_error_set(MRX_EINVAL, "member-added, and only it, carries a certificate");
+    if ((attachment_entry(ev->type) != NULL) != (attachment != NULL))
+        return mrx_error_set(MRX_EINVAL, "member-added carries a certificate, bundle-served a "
+                                         "signed request, and no other event anything");
     if ((rc = lock_feed(self, author->fpr, &lock)) < 0)
         return rc;
     if ((rc = feed_head(&parent, self->repo, author->fpr)) < 0)
@@ -530,7 +544,7 @@ mrx_ledger_append(mrx_ledger *self, const mrx_ledger_author *author, mrx_event *
         if (ev->time < last.time)
             ev->time = last.time;
     }
-    if ((rc = write_event(&oid, self->repo, author, ev, certificate, parent)) < 0)
+    if ((rc = write_event(&oid, self->repo, author, ev, attachment, parent)) < 0)
         goto out;
     if (commit)
         git_oid_tostr(commit, MRX_COMMIT_HEX_LEN + 1, &oid);
@@ -618,7 +632,7 @@ check_event(mrx_ledger *self, git_repository *repo, mrx_pgp *pgp, const char *fp
 {
     git_buf sig = {0}, signed_data = {0};
     git_tree *tree = NULL;
-    const char *msg;
+    const char *msg, *entry;
     char id[MRX_COMMIT_HEX_LEN + 1], key[CACHE_LINE];
     int rc = 0, cached;
 
@@ -686,9 +700,9 @@ check_event(mrx_ledger *self, git_repository *repo, mrx_pgp *pgp, const char *fp
         rc = git_fail(MRX_EFORMAT, "event tree");
         goto out;
     }
-    if (ev->type == MRX_EV_MEMBER_ADDED
-            ? git_tree_entrycount(tree) != 1 || !git_tree_entry_byname(tree, CERT_ENTRY) ||
-                  git_tree_entry_type(git_tree_entry_byname(tree, CERT_ENTRY)) != GIT_OBJECT_BLOB
+    if ((entry = attachment_entry(ev->type))
+            ? git_tree_entrycount(tree) != 1 || !git_tree_entry_byname(tree, entry) ||
+                  git_tree_entry_type(git_tree_entry_byname(tree, entry)) != GIT_OBJECT_BLOB
             : git_tree_entrycount(tree) != 0 ||
         (git_tree_entrycount(tree) == 1 &&
          git_tree_entry_filemode(git_tree_entry_byindex(tree, 0)) != GIT_FILEMODE_BLOB)) {
@@ -800,13 +814,16 @@ mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_ledger
     return rc;
 }
 
-int
-mrx_ledger_certificate(mrx_ledger *self, const char *commit, char **out, size_t *len)
+/* The blob entry of the event commit, at most max bytes: *out malloc'd
+ * and NUL-terminated. */
+static int
+read_attachment(mrx_ledger *self, const char *commit, const char *entry, size_t max, char **out,
+                size_t *len, char blob_id[MRX_COMMIT_HEX_LEN + 1])
 {
     git_commit *c = NULL;
     git_tree *tree = NULL;
     git_blob *blob = NULL;
-    const git_tree_entry *entry;
+    const git_tree_entry *e;
     git_oid oid;
     size_t size;
     int rc = 0;
@@ -814,18 +831,17 @@ mrx_ledger_certificate(mrx_ledger *self, const char *commit, char **out, size_t 
     *out = NULL;
     if (git_oid_fromstr(&oid, commit) < 0 || git_commit_lookup(&c, self->repo, &oid) < 0 ||
         git_commit_tree(&tree, c) < 0) {
-        rc = git_fail(MRX_ENOTFOUND, "member event");
+        rc = git_fail(MRX_ENOTFOUND, "event");
         goto out;
     }
-    if (!(entry = git_tree_entry_byname(tree, CERT_ENTRY)) ||
-        git_blob_lookup(&blob, self->repo, git_tree_entry_id(entry)) < 0) {
-        rc = mrx_error_set(MRX_EFORMAT, "event %s holds no certificate", commit);
+    if (!(e = git_tree_entry_byname(tree, entry)) ||
+        git_blob_lookup(&blob, self->repo, git_tree_entry_id(e)) < 0) {
+        rc = mrx_error_set(MRX_EFORMAT, "event %s holds no %s", commit, entry);
         goto out;
     }
     size = (size_t)git_blob_rawsize(blob);
-    if (size > CERT_BLOB_MAX) {
-        rc = mrx_error_set(MRX_ELIMIT, "event %s: certificate larger than %d bytes", commit,
-                           CERT_BLOB_MAX);
+    if (size > max) {
+        rc = mrx_error_set(MRX_ELIMIT, "event %s: %s larger than %zu bytes", commit, entry, max);
         goto out;
     }
     if (!(*out = malloc(size + 1))) {
@@ -836,10 +852,50 @@ mrx_ledger_certificate(mrx_ledger *self, const char *commit, char **out, size_t 
     (*out)[size] = '\0';
     if (len)
         *len = size;
+    if (blob_id)
+        git_oid_tostr(blob_id, MRX_COMMIT_HEX_LEN + 1, git_blob_id(blob));
 out:
     git_blob_free(blob);
     git_tree_free(tree);
     git_commit_free(c);
+    return rc;
+}
+
+int
+mrx_ledger_certificate(mrx_ledger *self, const char *commit, char **out, size_t *len)
+{
+    return read_attachment(self, commit, CERT_ENTRY, CERT_BLOB_MAX, out, len, NULL);
+}
+
+int
+mrx_ledger_request(mrx_ledger *self, const char *commit, char **out, size_t *len)
+{
+    return read_attachment(self, commit, REQUEST_ENTRY, MRX_REQUEST_MAX, out, len, NULL);
+}
+
+int
+mrx_ledger_witness(mrx_ledger *self, mrx_pgp *pgp, const char *commit, const char *reader,
+                   mrx_request *out)
+{
+    char blob[MRX_COMMIT_HEX_LEN + 1], key[CACHE_LINE], *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = read_attachment(self, commit, REQUEST_ENTRY, MRX_REQUEST_MAX, &text, &len, blob)) <
+        0)
+        return rc;
+    /* remembered by the request's blob id, which no event commit can have */
+    snprintf(key, sizeof key, "%s %s", blob, reader);
+    if (cache_has(self, key))
+        rc = mrx_request_read_verified(out, text, len, reader);
+    else if ((rc = mrx_request_check(out, pgp, text, len)) == 0) {
+        if (strcmp(out->reader, reader) == 0)
+            cache_add(self, key);
+        else
+            rc = mrx_error_set(MRX_EDENIED, "the request is signed by %s", out->reader);
+    }
+    free(text);
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "mrx_event.h"
+#include "mrx_request.h"
 #include "mrx_pgp.h"
 
 #define MRX_COMMIT_HEX_LEN 40
@@ -58,10 +59,12 @@ const char *mrx_ledger_owner(const mrx_ledger *self);
 const char *mrx_ledger_title(const mrx_ledger *self);
 
 /* Append ev to the author's feed. The ledger fills in case, author, seq,
- * prev and time; certificate (member-added only) is stored with the
- * event. commit (may be NULL) receives the new commit id. */
+ * prev and time; attachment is stored with the event: the member's
+ * certificate with member-added, the receiver's signed request
+ * (mrx_request) with bundle-served, NULL with any other. commit (may be
+ * NULL) receives the new commit id. */
 int mrx_ledger_append(mrx_ledger *self, const mrx_ledger_author *author, mrx_event *ev,
-                      const char *certificate, char commit[MRX_COMMIT_HEX_LEN + 1]);
+                      const char *attachment, char commit[MRX_COMMIT_HEX_LEN + 1]);
 
 /* Called for each event of a feed, oldest first, once it has verified. */
 typedef int (*mrx_ledger_event_fn)(void *arg, const mrx_event *ev, const char *commit);
@@ -76,6 +79,16 @@ int mrx_ledger_read_feed(mrx_ledger *self, mrx_pgp *pgp, const char *fpr, mrx_le
 /* The certificate stored with the member-added event commit; *out
  * malloc'd and NUL-terminated. */
 int mrx_ledger_certificate(mrx_ledger *self, const char *commit, char **out, size_t *len);
+
+/* The signed request stored with the bundle-served event commit (not
+ * verified here: mrx_request_check); *out malloc'd and NUL-terminated. */
+int mrx_ledger_request(mrx_ledger *self, const char *commit, char **out, size_t *len);
+
+/* The signed request stored with the bundle-served event commit, verified
+ * as reader's (mrx_request_check) into *out; the verdict is remembered
+ * with the events' (a request checked once is read, not checked again). */
+int mrx_ledger_witness(mrx_ledger *self, mrx_pgp *pgp, const char *commit, const char *reader,
+                       mrx_request *out);
 
 /* The fingerprints that have a feed in this case; *out malloc'd. */
 int mrx_ledger_feeds(mrx_ledger *self, char (**out)[MRX_FPR_LEN + 1], size_t *n);

@@ -296,9 +296,10 @@ decode_fields(struct cursor *c, mrx_wire_msg *m)
             return rc;
         return read_text(c, &m->text, MRX_WIRE_ERROR_MAX, 1, "error message");
     case MRX_WIRE_FETCH:
-        if ((rc = read_case_bundle(c, m)) < 0 || (rc = read_offset(c, m)) < 0)
+        if ((rc = read_case_bundle(c, m)) < 0 || (rc = read_offset(c, m)) < 0 ||
+            (rc = read_credit(c, m)) < 0)
             return rc;
-        return read_credit(c, m);
+        return read_text(c, &m->text, MRX_WIRE_REQUEST_MAX, 0, "signed request");
     case MRX_WIRE_CHUNK:
         if ((rc = read_case_bundle(c, m)) < 0 || (rc = read_offset(c, m)) < 0 ||
             (rc = read_data(c, m, MRX_WIRE_CHUNK_MAX, "chunk")) < 0)
@@ -398,9 +399,11 @@ mrx_wire_encode(const mrx_wire_msg *m)
         (m->command == MRX_WIRE_CHUNK && (m->data_len > MRX_WIRE_CHUNK_MAX || m->data_len == 0)) ||
         ((m->command == MRX_WIRE_FETCH || m->command == MRX_WIRE_CREDIT) &&
          (m->credit == 0 || m->credit > MRX_WIRE_CREDIT_MAX)) ||
-        (m->text && strlen(m->text) > (m->command == MRX_WIRE_HELLO  ? MRX_CERT_MAX
-                                       : m->command == MRX_WIRE_VIEW ? MRX_WIRE_VIEW_MAX
-                                                                     : MRX_WIRE_ERROR_MAX))) {
+        (m->command == MRX_WIRE_FETCH && !m->text) ||
+        (m->text && strlen(m->text) > (m->command == MRX_WIRE_HELLO    ? MRX_CERT_MAX
+                                       : m->command == MRX_WIRE_VIEW   ? MRX_WIRE_VIEW_MAX
+                                       : m->command == MRX_WIRE_FETCH  ? MRX_WIRE_REQUEST_MAX
+                                                                       : MRX_WIRE_ERROR_MAX))) {
         mrx_error_set(MRX_ELIMIT, "%s: over a limit of the protocol",
                       mrx_wire_command_name(m->command));
         return NULL;
@@ -455,6 +458,8 @@ mrx_wire_encode(const mrx_wire_msg *m)
         if (m->command == MRX_WIRE_FETCH)
             add_u64(msg, m->offset);
         add_u64(msg, m->credit);
+        if (m->command == MRX_WIRE_FETCH)
+            zmsg_addstr(msg, m->text);
         break;
     case MRX_WIRE_CHUNK:
         break; /* above */

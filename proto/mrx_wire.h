@@ -27,6 +27,7 @@
 #define MRX_WIRE_CHUNK_MAX (256 * 1024)  /* bytes of a CHUNK's data: a whole chunk */
 #define MRX_WIRE_CREDIT_MAX 64           /* chunks one FETCH or CREDIT allows */
 #define MRX_WIRE_VIEW_MAX (80 * 1024)    /* bytes of a signed view */
+#define MRX_WIRE_REQUEST_MAX 4096        /* bytes of FETCH's signed request (MRX_REQUEST_MAX) */
 
 typedef enum mrx_wire_command {
     MRX_WIRE_HELLO,
@@ -75,7 +76,7 @@ typedef struct mrx_wire_msg {
     char bundle[MRX_SHA256_HEX_LEN + 1];  /* FETCH, CHUNK, CREDIT */
     uint64_t offset;                      /* FETCH: from where; CHUNK: where its data goes */
     uint64_t credit;                      /* FETCH, CREDIT: chunks the sender may send */
-    char *text;                           /* HELLO: certificate; ERROR: message; VIEW: the view */
+    char *text;                           /* HELLO: certificate; ERROR: message; VIEW: the view; FETCH: signed request */
     char error_command[MRX_WIRE_COMMAND_MAX + 1]; /* ERROR: what was refused */
     uint64_t error_code;                  /* ERROR: mrx_wire_error */
     mrx_wire_case *cases;                 /* CASES-OK */

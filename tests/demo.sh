@@ -359,6 +359,11 @@ for c in $(git --git-dir="$git_dir" rev-list --all); do
 done
 say "  $n events, each with a good signature by its author"
 
+step "6. the patient's audit: every access verified, each fetch also in the reader's own signed request"
+# the relay's servings to the patient are the last reports to arrive
+wait_until "the relay's last reports reach the patient" 0.5 mrx_at patient audit "$short"
+run_at patient audit "$short" || fail "the patient's audit flags a line of an honest exchange"
+
 events=$(jq '.events | length' "$root/pat.json")
 current="done"
 summary="demo complete in $((SECONDS - started)) s: 4 nodes, 4 bundles relayed by a facilitator that could read none, $events signed events in the patient's view"

@@ -112,6 +112,10 @@ check_accepted(const mrx_wire_msg *m, zmsg_t *msg)
         if (!text_within(m->text, MRX_WIRE_VIEW_MAX))
             abort();
         break;
+    case MRX_WIRE_FETCH:
+        if (!text_within(m->text, MRX_WIRE_REQUEST_MAX))
+            abort();
+        break;
     case MRX_WIRE_ERROR:
         if (!m->text || !mrx_text_is_single_line(m->text, MRX_WIRE_ERROR_MAX) ||
             !mrx_text_is_single_line(m->error_command, MRX_WIRE_COMMAND_MAX))

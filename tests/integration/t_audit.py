@@ -1,24 +1,39 @@
 """t_audit.py: a reviewer that hides its reports. With the reviewer's own
 keys (its daemon stopped), it speaks the sync protocol (docs/protocol.md)
-to the relay with pyzmq alone and fetches one bundle, and then, unlike
-mrxd, writes no bundle-fetched anywhere. The relay, honest, records that
-it served it.
+to the relay with pyzmq and gpg alone and fetches one bundle, and then,
+unlike mrxd, writes no bundle-fetched anywhere. Its FETCH must carry a
+request it signed (docs/protocol.md section 6): one signed by a key the
+relay does not hold is refused; its own is taken, and the relay, honest,
+keeps it with its record that it served the bundle.
 
 Usage: python3 t_audit.py ENDPOINT SERVER_KEY REVIEWER_HOME CASE BUNDLE SIZE
+                          REVIEWER_FPR RELAY_FPR STRANGER_GNUPGHOME STRANGER_FPR
 Prints "PASS ..." or "FAIL ...: why" per check.
 """
 import hashlib
 import os
 import struct
+import subprocess
 import sys
+import time
 
 import zmq
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from mrxpeer import TAG, check, u64, dealer  # noqa: E402
 
-endpoint, server_key, home, case, bundle, size = sys.argv[1:7]
+endpoint, server_key, home, case, bundle, size, fpr, relay, other_home, other_fpr = sys.argv[1:11]
 size = int(size)
+
+
+def request(gnupghome, signer):
+    """The request of docs/protocol.md section 6, clear-signed by gpg."""
+    body = ("mrx-request: 1\ncase: %s\nbundle: %s\nfrom: %s\nby: %s\noffset: 0\ntime: %s\n"
+            % (case, bundle, relay, fpr, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+    return subprocess.run(["gpg", "--homedir", gnupghome, "--batch", "--quiet", "--clearsign",
+                           "--local-user", signer], input=body.encode(), check=True,
+                          capture_output=True).stdout
+
 
 secret = open(home + "/curve.secret").read().strip().encode()
 cert = open(home + "/node.cert").read().encode()
@@ -34,7 +49,15 @@ try:
         cmd = m[1]
         if cmd == b"HELLO" and not greeted:
             greeted = True
-            s.send_multipart([TAG, b"FETCH", case.encode(), bundle.encode(), u64(0), u64(64)])
+            # first in another's name: the request says "by" the reviewer,
+            # but the reviewer did not sign it
+            s.send_multipart([TAG, b"FETCH", case.encode(), bundle.encode(), u64(0), u64(64),
+                              request(other_home, other_fpr)])
+        elif cmd == b"ERROR" and not asked:
+            check("a FETCH whose request another key signed is refused (code 3)",
+                  struct.unpack(">Q", m[3])[0] == 3 and m[2] == b"FETCH", m)
+            s.send_multipart([TAG, b"FETCH", case.encode(), bundle.encode(), u64(0), u64(64),
+                              request(home + "/gnupg", fpr)])
             asked = True
         elif cmd == b"CASES":
             s.send_multipart([TAG, b"CASES-OK", u64(0)])  # it learns nothing from us

@@ -8,10 +8,13 @@
 # the serving nobody reported fetching, and the relay's audit the
 # rewritten history it refused and kept. (The patient learns of a fork
 # only from signed views that show it: one its author has already
-# extended is not caught there yet.)
+# extended is not caught there yet.) Last, the patient's audit as a page
+# (--html), opened in headless Chromium; the case's title, markup and
+# all, must show as text.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
+. "$MRX_SRCDIR/tests/lib/html_check.sh"
 t_need_pyzmq
-plan 17
+plan $((23 + HTML_CHECKS))
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
@@ -33,7 +36,8 @@ has_ev() {
 held() { [[ -f $1/cases/$id/bundles/$2.mrx ]]; }
 feed() { git --git-dir="$1/cases/$id/ledger.git" rev-parse -q --verify "refs/feeds/$2" 2>/dev/null; }
 
-id=$(mrx --home "$pat" --json case new --title "audit test" | jq -r .id)
+title="audit test <script>alert(\"t\")</script> & 'co'"
+id=$(mrx --home "$pat" --json case new --title "$title" | jq -r .id)
 mrx --home "$pat" grant "$id" "$ffpr" relay >/dev/null
 mrx --home "$pat" grant "$id" "$rfpr" reviewer >/dev/null
 
@@ -59,11 +63,15 @@ rc=$?
     ok "mrx audit: exit 0, every line verified" || not_ok "the honest audit is not clean (exit $rc)" "$out"
 audit "$pat" >"$t_root/a1.json"
 n_events=$(mrx --home "$pat" --json case show "$id" | jq '.events | length')
-jq -e --argjson n "$n_events" '.events == $n and .flagged == 0 and .verified and (.lines | length) == $n' \
-    "$t_root/a1.json" >/dev/null && ok "--json: one verified line per event of the case ($n_events)" ||
+n_served=$(mrx --home "$pat" --json case show "$id" | jq '[.events[] | select(.type == "bundle-served")] | length')
+jq -e --argjson n "$n_events" --argjson s "$n_served" '.events == $n and .flagged == 0 and .verified and
+    ([.lines[] | select(.kind == "event")] | length) == $n and
+    ([.lines[] | select(.kind == "request")] | length) == $s and (.lines | length) == $n + $s' \
+    "$t_root/a1.json" >/dev/null &&
+    ok "--json: one verified line per event of the case ($n_events), and per serving its receiver's signed request ($n_served)" ||
     not_ok "--json does not match case show" "$(jq -c '{events, flagged, n: (.lines|length)}' "$t_root/a1.json")"
 jq -e --arg r "$rfpr" --arg f "$ffpr" --arg b "$b1" '
-    [.lines[] | select(.bundle.id == $b and .who.fingerprint == $r)] as $mine |
+    [.lines[] | select(.kind == "event" and .bundle.id == $b and .who.fingerprint == $r)] as $mine |
     ($mine | map(.type) | sort) == ["bundle-fetched", "bundle-opened"] and
     ($mine | all(.standing == "member" and .role == "reviewer" and .bundle.kind == "records" and .bundle.size > 0)) and
     ([.lines[] | select(.type == "bundle-served" and .who.fingerprint == $f and .peer.fingerprint == $r)] | length) == 1
@@ -79,7 +87,8 @@ size2=$(mrx --home "$pat" --json case show "$id" | jq --arg b "$b2" '.events[] |
 wait_for 120 held "$fac" "$b2" && ok "the relay holds the new bundle" ||
     not_ok "the relay lacks the new bundle" "$(grep -i bundle "$fac.log" | tail -5)"
 key=$(mrx --home "$fac" --json id | jq -r .curve)
-t_python "$MRX_SRCDIR/tests/integration/t_audit.py" "tcp://127.0.0.1:$port" "$key" "$rev" "$id" "$b2" "$size2"
+t_python "$MRX_SRCDIR/tests/integration/t_audit.py" "tcp://127.0.0.1:$port" "$key" "$rev" "$id" "$b2" "$size2" \
+    "$rfpr" "$ffpr" "$pat/gnupg" "$pfpr"
 wait_for 120 has_ev "$pat" bundle-served "$ffpr" "$rfpr" "$b2" &&
     ok "the relay's serving of it to the reviewer reaches the patient" ||
     not_ok "no serving of the new bundle at the patient" "$(grep -i "$b2" "$fac.log" | tail -3)"
@@ -97,6 +106,16 @@ jq -e --arg r "$rfpr" --arg f "$ffpr" --arg b "$b2" '
     not_ok "not flagged as it should be" "$(jq -c '.lines[] | select(.verified | not)' "$t_root/a2.json")"
 grep -q "FLAGGED" <<<"$out" && grep -q "its receiver has not reported fetching it" <<<"$out" &&
     ok "the table marks it FLAGGED, with the reason below" || not_ok "the table hides it" "$out"
+# witnessed: the relay kept the request the reviewer signed, so the
+# patient sees the reviewer's access in the reviewer's own signature
+jq -e --arg r "$rfpr" --arg f "$ffpr" --arg b "$b2" '
+    [.lines[] | select(.kind == "request" and .bundle.id == $b and .who.fingerprint == $r)] as $req |
+    ($req | length) == 1 and
+    $req[0].verified and $req[0].who.fingerprint == $r and $req[0].peer.fingerprint == $f and
+    $req[0].standing == "member" and $req[0].role == "reviewer" and ($req[0].summary | test("asked"))' \
+    "$t_root/a2.json" >/dev/null &&
+    ok "the reviewer that hid its fetching shows by the request it signed, kept by the relay (verified)" ||
+    not_ok "no witnessed request" "$(jq -c '.lines[] | select(.kind == "request")' "$t_root/a2.json")"
 
 # 3. the reviewer rewrites its feed: offline (the relay's certificate put
 # aside, so its daemon dials nobody), it rolls its feed back one event with
@@ -142,4 +161,41 @@ jq -e --arg r "$rfpr" --arg f "$ffpr" '[.lines[] | select(.kind == "event" and (
 # and the case still syncs: the patient's next bundle reaches the relay
 b3=$(mrx --home "$pat" --json add "$id" --kind records "$MRX_TESTDATA/docs/UD_sample.pdf" | jq -r .bundle)
 wait_for 120 held "$fac" "$b3" && ok "the case still syncs" || not_ok "sync stopped"
+
+# 4. the patient's audit as a page: written beside the table, and with
+# --json beside the JSON, whose lines it must show one for one (the same
+# run: the case may grow between two). An existing page is replaced.
+page=$t_root/audit.html
+out=$(mrx --home "$pat" audit "$id" --html "$page" 2>"$t_root/err")
+rc=$?
+((rc == 5)) && grep -q "^the audit as a page: $page\$" <<<"$out" && grep -q FLAGGED <<<"$out" &&
+    [[ -s $page && $(stat -c %a "$page") == 600 ]] &&
+    ok "mrx audit --html: the table printed, the page written (mode 600), still exit 5" ||
+    not_ok "--html did not write the page (exit $rc)" "$out" "$(cat "$t_root/err")"
+mrx --home "$pat" audit "$id" --json --html "$page" >"$t_root/a4.json" 2>"$t_root/err"
+rc=$?
+n_lines=$(jq '.lines | length' "$t_root/a4.json")
+n_flagged=$(jq '[.lines[] | select(.verified | not)] | length' "$t_root/a4.json")
+((rc == 5 && n_lines > 0 && n_flagged > 0)) && jq -e --argjson f "$n_flagged" '.flagged == $f' \
+    "$t_root/a4.json" >/dev/null && grep -q "$n_flagged of $n_lines lines flagged" "$page" &&
+    [[ -z $(find "$t_root" -maxdepth 1 -name 'audit.html.tmp-*') ]] &&
+    ok "--json --html: the JSON on stdout, the page replaced, its verdict $n_flagged of $n_lines flagged" ||
+    not_ok "--json with --html (exit $rc)" "$(head -c 300 "$t_root/a4.json")" "$(cat "$t_root/err")"
+html_check "$page" "$n_lines" "$n_flagged" "$MRX_BUILDDIR/tests/artifacts/audit.png" "$t_root/dom.html"
+# the browser made text of the title's markup: no script element
+esc_title="audit test &lt;script&gt;alert(\"t\")&lt;/script&gt; &amp; 'co'"
+if ! html_browser >/dev/null; then
+    ok "the title's markup shows as text # SKIP chromium is not installed"
+elif grep -qF "<h1>Who accessed your case: $esc_title</h1>" "$t_root/dom.html" &&
+    ! grep -qi '<script' "$t_root/dom.html"; then
+    ok "the case's title, markup and all, shows as text in the browser"
+else
+    not_ok "the title's markup was not escaped" "$(grep -o '<h1>.*</h1>' "$t_root/dom.html")"
+fi
+# a folder that does not exist: one line, exit 3, nothing made
+err=$(mrx --home "$pat" audit "$id" --html "$t_root/none/audit.html" 2>&1 >/dev/null)
+rc=$?
+((rc == 3)) && [[ $(wc -l <<<"$err") == 1 && $err == "mrx: $t_root/none/audit.html: no such folder"* &&
+    ! -e $t_root/none ]] && ok "--html into a folder that does not exist: one line, exit 3, nothing written" ||
+    not_ok "--html into a missing folder (exit $rc)" "$err"
 done_testing

@@ -4,7 +4,7 @@
 # reviewer connect only to it. The clinic's events reach the reviewer
 # through the facilitator, checked with git itself on arrival.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
-plan 26
+plan 28
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
@@ -82,6 +82,26 @@ wait_for 60 has_ev "$pat" bundle-served "$ffpr" "$rfpr" && wait_for 60 has_ev "$
 wait_for 60 has_ev "$pat" bundle-served "$cfpr" "$ffpr" && wait_for 60 has_ev "$pat" bundle-fetched "$ffpr" "$cfpr" &&
     ok "and the clinic's serving to the relay, and the relay's fetching" ||
     not_ok "clinic->relay transfer not recorded" "$(mrx --home "$pat" case show "$id" | tail -8)"
+# the sender's receipts: the clinic sees who fetched its bundle, from
+# whom, and who opened it, though it never talks to the reviewer
+receipted() {
+    mrx --home "$clinic" --json case show "$id" | jq -e --arg b "$bid" --arg f "$ffpr" --arg c "$cfpr" --arg r "$rfpr" '
+        .receipts[] | select(.bundle == $b and .sent == "added" and .kind == "records") |
+        (.fetched | map(.fingerprint + ">" + .from)) as $got |
+        ($got | index($f + ">" + $c)) != null and ($got | index($r + ">" + $f)) != null and
+        (.opened | map(.fingerprint)) == [$r]' >/dev/null
+}
+wait_for 60 receipted && mrx --home "$clinic" case show "$id" | grep -q "opened by reviewer" &&
+    ok "the clinic's receipts: fetched by the relay and by the reviewer (from the relay), opened by the reviewer" ||
+    not_ok "no receipts at the clinic" "$(mrx --home "$clinic" case show "$id" | tail -8)"
+# witnessed: the relay keeps the reviewer's signed request with its
+# serving, and gpg checks it straight from the relay's git ledger
+served=$(git --git-dir="$fac/cases/$id/ledger.git" log --format=%H --grep="^to: $rfpr" "refs/feeds/$ffpr" | head -1)
+[[ -n $served ]] && git --git-dir="$fac/cases/$id/ledger.git" show "$served:request" |
+    GNUPGHOME=$fac/gnupg gpg --batch --status-fd 1 --verify 2>/dev/null | grep -q "VALIDSIG.* $rfpr\$" &&
+    git --git-dir="$fac/cases/$id/ledger.git" show "$served:request" | grep -q "^by: $rfpr\$" &&
+    ok "the relay's bundle-served keeps the reviewer's request: gpg --verify checks it, signed by the reviewer" ||
+    not_ok "no verifiable request with the relay's serving" "commit ${served:-none}"
 
 # views: each node signs what it holds and passes on the others'
 pfpr=$(fpr_of "$pat")

@@ -92,7 +92,7 @@ check("CASES-OK lists no case the peer is not in",
 
 for cmd, fields in ((b"HEADS", [case.encode()]),
                     (b"FEEDS", [case.encode(), u64(0)]),
-                    (b"FETCH", [case.encode(), b"b" * 64, u64(0), u64(4)])):
+                    (b"FETCH", [case.encode(), b"b" * 64, u64(0), u64(4), b"a request"])):
     s.send_multipart([TAG, cmd] + fields)
     r = recv(s)
     check("%s for a case the peer is not in is refused (code 3)" % cmd.decode(),
@@ -114,6 +114,9 @@ bad = [
     ("FETCH with no credit", [TAG, b"FETCH", case.encode(), b"b" * 64, u64(0), u64(0)], 1),
     ("FETCH with credit over 64 chunks", [TAG, b"FETCH", case.encode(), b"b" * 64, u64(0),
                                           u64(65)], 6),
+    ("FETCH with no signed request", [TAG, b"FETCH", case.encode(), b"b" * 64, u64(0), u64(4)], 1),
+    ("FETCH with a request over 4 KiB", [TAG, b"FETCH", case.encode(), b"b" * 64, u64(0), u64(4),
+                                         b"r" * 4097], 6),
     ("a CHUNK over 256 KiB", [TAG, b"CHUNK", case.encode(), b"b" * 64, u64(0),
                               b"x" * (256 * 1024 + 1)], 6),
     ("an empty CHUNK", [TAG, b"CHUNK", case.encode(), b"b" * 64, u64(0), b""], 1),

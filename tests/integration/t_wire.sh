@@ -5,7 +5,7 @@
 # ERROR or a disconnect while mrxd keeps serving.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
 t_need_pyzmq
-plan 30
+plan 32
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1

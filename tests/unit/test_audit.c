@@ -8,6 +8,7 @@
  */
 #include "testlib.h"
 #include "mrx_audit.h"
+#include "mrx_request.h"
 #include "mrx_case.h"
 #include "mrx_error.h"
 #include "mrx_fs.h"
@@ -171,10 +172,33 @@ add_bundle(mrx_ledger *l, mrx_node *author, const char *id, mrx_kind kind, uint6
     append(l, author, &ev, NULL);
 }
 
-/* bundle-opened, -withdrawn, -served (to peer), -fetched (from peer). */
-static void
-on_bundle(mrx_ledger *l, mrx_node *author, mrx_event_type type, const char *id, mrx_node *peer)
+/* The request for bundle id of l that reader signs to ask server, dated
+ * at; malloc'd. */
+static char *
+signed_request(mrx_ledger *l, mrx_node *reader, mrx_node *server, const char *id, time_t at)
 {
+    mrx_request req;
+    char *text = NULL;
+    size_t len;
+
+    memset(&req, 0, sizeof req);
+    strcpy(req.case_id, mrx_ledger_case_id(l));
+    strcpy(req.bundle, id);
+    strcpy(req.server, t_fpr(server));
+    strcpy(req.reader, t_fpr(reader));
+    req.time = at;
+    if (mrx_request_make(&text, &len, mrx_node_pgp(reader), &req) != 0)
+        fail_msg("request: %s", mrx_error_last());
+    return text;
+}
+
+/* bundle-opened, -withdrawn, -served (to peer, keeping request: the
+ * peer's own if NULL), -fetched (from peer). */
+static void
+on_bundle_with(mrx_ledger *l, mrx_node *author, mrx_event_type type, const char *id,
+               mrx_node *peer, const char *request)
+{
+    char *own = NULL;
     mrx_event ev;
 
     memset(&ev, 0, sizeof ev);
@@ -182,7 +206,16 @@ on_bundle(mrx_ledger *l, mrx_node *author, mrx_event_type type, const char *id, 
     strcpy(ev.bundle, id);
     if (peer)
         strcpy(ev.peer, t_fpr(peer));
-    append(l, author, &ev, NULL);
+    if (type == MRX_EV_BUNDLE_SERVED && !request)
+        request = own = signed_request(l, peer, author, id, time(NULL));
+    append(l, author, &ev, request);
+    free(own);
+}
+
+static void
+on_bundle(mrx_ledger *l, mrx_node *author, mrx_event_type type, const char *id, mrx_node *peer)
+{
+    on_bundle_with(l, author, type, id, peer, NULL);
 }
 
 /* Another node's copy of the patient's case of l: the case folder copied
@@ -384,9 +417,28 @@ audit_verifies_an_honest_case_and_joins_bundles(void **state)
     strcpy(want[6].commit, last_commit);
 
     a = audit_of(l, patient, time(NULL), NO_SILENCE);
-    assert_int_equal(a->n, 7);
+    /* the 7 events, and the reviewer's request the clinic kept */
+    assert_int_equal(a->n, 8);
     assert_int_equal(a->events, 7);
     assert_int_equal(a->flagged, 0);
+    for (size_t i = 0, seen = 0; i < a->n; i++) {
+        const mrx_audit_line *request = &a->lines[i];
+        if (request->kind != MRX_AUDIT_REQUEST)
+            continue;
+        assert_int_equal(seen++, 0);
+        assert_string_equal(request->who, t_fpr(reviewer));
+        assert_int_equal(request->standing, MRX_AUDIT_ROLE_MEMBER);
+        assert_int_equal(request->member_role, MRX_MEMBER_REVIEWER);
+        assert_string_equal(request->peer, t_fpr(clinic));
+        assert_string_equal(request->bundle, bundle(1));
+        assert_string_equal(request->commit, want[4].commit);
+        assert_int_equal(request->flags, 0);
+        /* out of the way of the events' checks below */
+        memmove(&a->lines[i], &a->lines[i + 1], (a->n - i - 1) * sizeof *a->lines);
+        a->n--;
+        i--;
+    }
+    assert_int_equal(a->n, 7);
     for (size_t i = 0; i < 7; i++) {
         const mrx_audit_line *line = &a->lines[i];
         assert_int_equal(line->kind, MRX_AUDIT_EVENT);
@@ -475,6 +527,94 @@ audit_flags_served_never_fetched_and_fetched_never_served(void **state)
     assert_int_equal(event_line(a, reviewer, MRX_EV_BUNDLE_FETCHED, bundle(2), patient)->flags, 0);
     assert_only_marked(a, marked, 3);
     mrx_audit_destroy(&a);
+    mrx_ledger_destroy(&l);
+}
+
+/* Witnessed access: the clinic keeps the reviewer's signed request with
+ * its serving, so the reviewer's access shows, in its own signature,
+ * although the reviewer never reports it. */
+static void
+audit_shows_by_its_signed_request_a_reader_that_hides_its_fetch(void **state)
+{
+    mrx_ledger *l = new_case();
+    const mrx_audit_line *marked[1], *request;
+    mrx_audit *a;
+
+    (void)state;
+    add_member(l, clinic, MRX_MEMBER_CONTRIBUTOR);
+    add_member(l, reviewer, MRX_MEMBER_REVIEWER);
+    add_bundle(l, clinic, bundle(3), MRX_KIND_PHOTOS, 2048);
+    on_bundle(l, clinic, MRX_EV_BUNDLE_SERVED, bundle(3), reviewer);
+    /* the reviewer writes nothing */
+    a = audit_of(l, patient, time(NULL), NO_SILENCE);
+    marked[0] = event_line(a, clinic, MRX_EV_BUNDLE_SERVED, bundle(3), reviewer);
+    assert_marked(marked[0], MRX_AUDIT_EVENT, t_fpr(clinic), MRX_AUDIT_NOT_FETCHED,
+                  "its receiver has not reported fetching it");
+    assert_int_equal(lines_of(a, MRX_AUDIT_REQUEST, NULL, &request), 1);
+    assert_string_equal(request->who, t_fpr(reviewer));
+    assert_string_equal(request->peer, t_fpr(clinic));
+    assert_string_equal(request->bundle, bundle(3));
+    assert_string_equal(request->commit, marked[0]->commit);
+    assert_int_equal(request->standing, MRX_AUDIT_ROLE_MEMBER);
+    assert_only_marked(a, marked, 1);
+    mrx_audit_destroy(&a);
+    mrx_ledger_destroy(&l);
+}
+
+/* A serving whose kept request is not its receiver's, or not for it, or
+ * altered, is flagged, and shows no access by the receiver. */
+static void
+audit_flags_a_serving_whose_request_is_forged_or_for_something_else(void **state)
+{
+    mrx_ledger *l = new_case();
+    const mrx_audit_line *marked[4], *request;
+    char *by_stranger, *other_bundle, *other_server, *altered;
+    mrx_audit *a;
+    char *p;
+
+    (void)state;
+    add_member(l, clinic, MRX_MEMBER_CONTRIBUTOR);
+    add_member(l, reviewer, MRX_MEMBER_REVIEWER);
+    for (unsigned i = 4; i < 8; i++)
+        add_bundle(l, clinic, bundle(i), MRX_KIND_RECORDS, 10 * i);
+    by_stranger = signed_request(l, stranger, clinic, bundle(4), time(NULL));
+    other_bundle = signed_request(l, reviewer, clinic, bundle(2), time(NULL));
+    other_server = signed_request(l, reviewer, patient, bundle(6), time(NULL));
+    altered = signed_request(l, reviewer, clinic, bundle(7), time(NULL));
+    assert_non_null(p = strstr(altered, "offset: 0"));
+    p[8] = '1'; /* from offset 1, says the text; not what was signed */
+    on_bundle_with(l, clinic, MRX_EV_BUNDLE_SERVED, bundle(4), reviewer, by_stranger);
+    on_bundle_with(l, clinic, MRX_EV_BUNDLE_SERVED, bundle(5), reviewer, other_bundle);
+    on_bundle_with(l, clinic, MRX_EV_BUNDLE_SERVED, bundle(6), reviewer, other_server);
+    on_bundle_with(l, clinic, MRX_EV_BUNDLE_SERVED, bundle(7), reviewer, altered);
+    for (unsigned i = 4; i < 8; i++)
+        on_bundle(l, reviewer, MRX_EV_BUNDLE_FETCHED, bundle(i), clinic);
+
+    a = audit_of(l, patient, time(NULL), NO_SILENCE);
+    marked[0] = event_line(a, clinic, MRX_EV_BUNDLE_SERVED, bundle(4), reviewer);
+    assert_marked(marked[0], MRX_AUDIT_EVENT, t_fpr(clinic), MRX_AUDIT_UNWITNESSED,
+                  "is signed by");
+    marked[1] = event_line(a, clinic, MRX_EV_BUNDLE_SERVED, bundle(5), reviewer);
+    assert_marked(marked[1], MRX_AUDIT_EVENT, t_fpr(clinic), MRX_AUDIT_UNWITNESSED,
+                  "it asks for another bundle");
+    marked[2] = event_line(a, clinic, MRX_EV_BUNDLE_SERVED, bundle(6), reviewer);
+    assert_marked(marked[2], MRX_AUDIT_EVENT, t_fpr(clinic), MRX_AUDIT_UNWITNESSED,
+                  "it asks another node");
+    marked[3] = event_line(a, clinic, MRX_EV_BUNDLE_SERVED, bundle(7), reviewer);
+    assert_marked(marked[3], MRX_AUDIT_EVENT, t_fpr(clinic), MRX_AUDIT_UNWITNESSED,
+                  "keeps no request signed by its receiver");
+    assert_int_equal(lines_of(a, MRX_AUDIT_REQUEST, NULL, &request), 0);
+    assert_only_marked(a, marked, 4);
+    mrx_audit_destroy(&a);
+    /* the verdicts are remembered, and the same the second time */
+    a = audit_of(l, patient, time(NULL), NO_SILENCE);
+    assert_int_equal(a->flagged, 4);
+    assert_int_equal(lines_of(a, MRX_AUDIT_REQUEST, NULL, &request), 0);
+    mrx_audit_destroy(&a);
+    free(by_stranger);
+    free(other_bundle);
+    free(other_server);
+    free(altered);
     mrx_ledger_destroy(&l);
 }
 
@@ -918,6 +1058,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(audit_verifies_an_honest_case_and_joins_bundles),
         cmocka_unit_test(audit_flags_served_never_fetched_and_fetched_never_served),
+        cmocka_unit_test(audit_shows_by_its_signed_request_a_reader_that_hides_its_fetch),
+        cmocka_unit_test(audit_flags_a_serving_whose_request_is_forged_or_for_something_else),
         cmocka_unit_test(audit_flags_acts_after_revocation_and_by_non_members),
         cmocka_unit_test(audit_marks_a_feed_that_stops_verifying_and_keeps_what_came_before),
         cmocka_unit_test(audit_reports_a_history_refused_at_ingest),

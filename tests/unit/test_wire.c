@@ -369,12 +369,57 @@ wire_fetch_round_trips_offset_and_credit(void **state)
     strcpy(m->bundle, BUNDLE_ID);
     m->offset = (uint64_t)CHUNK * 0x10000000ULL; /* past 4 GiB: all 8 bytes used */
     m->credit = 1;
-    round_trip(&m, 6);
+    m->text = strdup("-----BEGIN PGP SIGNED MESSAGE-----\n...");
+    round_trip(&m, 7);
     m = new_msg(MRX_WIRE_FETCH);
     strcpy(m->case_id, CASE_ID);
     strcpy(m->bundle, BUNDLE_ID);
     m->credit = 32;
-    round_trip(&m, 6);
+    m->text = strdup("r");
+    round_trip(&m, 7);
+}
+
+/* A FETCH carries the reader's signed request (1 to 4096 bytes): the
+ * encoder will not send one without it, the decoder takes none without
+ * it or over the limit. */
+static void
+wire_fetch_must_carry_a_request_of_at_most_4096_bytes(void **state)
+{
+    mrx_wire_msg *m = new_msg(MRX_WIRE_FETCH);
+    zmsg_t *msg;
+    char *big = repeat('q', MRX_WIRE_REQUEST_MAX + 1);
+
+    (void)state;
+    strcpy(m->case_id, CASE_ID);
+    strcpy(m->bundle, BUNDLE_ID);
+    m->credit = 8;
+    assert_null(mrx_wire_encode(m));
+    m->text = big;
+    assert_null(mrx_wire_encode(m));
+    mrx_wire_msg_destroy(&m);
+
+    msg = start("FETCH");
+    put(msg, CASE_ID);
+    put(msg, BUNDLE_ID);
+    put_u64(msg, 0);
+    put_u64(msg, 8);
+    refused(&msg, MRX_WIRE_EMALFORMED, "FETCH: signed request");
+    msg = start("FETCH");
+    put(msg, CASE_ID);
+    put(msg, BUNDLE_ID);
+    put_u64(msg, 0);
+    put_u64(msg, 8);
+    put(msg, "");
+    refused(&msg, MRX_WIRE_EMALFORMED, "FETCH: signed request");
+    big = repeat('q', MRX_WIRE_REQUEST_MAX + 1);
+    msg = start("FETCH");
+    put(msg, CASE_ID);
+    put(msg, BUNDLE_ID);
+    put_u64(msg, 0);
+    put_u64(msg, 8);
+    put(msg, big);
+    free(big);
+    refused(&msg, MRX_WIRE_ELIMIT, "FETCH: signed request");
 }
 
 static void
@@ -391,6 +436,7 @@ wire_encode_writes_a_u64_as_8_bytes_big_endian(void **state)
     strcpy(m->bundle, BUNDLE_ID);
     m->offset = 0x1234540000ULL;
     m->credit = 64;
+    m->text = strdup("r");
     wire = mrx_wire_encode(m);
     assert_non_null(wire);
     assert_true(zframe_streq(zmsg_first(wire), MRX_WIRE_TAG));
@@ -530,7 +576,8 @@ wire_round_trips_every_field_at_its_limit(void **state)
     strcpy(m->case_id, CASE_ID);
     strcpy(m->bundle, BUNDLE_ID);
     m->credit = 64;
-    round_trip(&m, 6);
+    m->text = repeat('r', MRX_WIRE_REQUEST_MAX);
+    round_trip(&m, 7);
 
     m = new_msg(MRX_WIRE_CHUNK);
     strcpy(m->case_id, CASE_ID);
@@ -1346,6 +1393,8 @@ wire_encode_refuses_a_credit_outside_1_to_64_and_an_empty_chunk(void **state)
         strcpy(m->case_id, CASE_ID);
         strcpy(m->bundle, BUNDLE_ID);
         m->credit = over[i].credit;
+        if (over[i].command == MRX_WIRE_FETCH)
+            m->text = strdup("r");
         if ((wire = mrx_wire_encode(m))) {
             failed++;
             snprintf(report + strlen(report), sizeof report - strlen(report), "\n  %s",
@@ -1509,6 +1558,7 @@ main(void)
         cmocka_unit_test(wire_notify_round_trips_its_case),
         cmocka_unit_test(wire_error_round_trips_command_code_and_message),
         cmocka_unit_test(wire_fetch_round_trips_offset_and_credit),
+        cmocka_unit_test(wire_fetch_must_carry_a_request_of_at_most_4096_bytes),
         cmocka_unit_test(wire_encode_writes_a_u64_as_8_bytes_big_endian),
         cmocka_unit_test(wire_chunk_round_trips_and_borrows_its_data_from_the_message),
         cmocka_unit_test(
