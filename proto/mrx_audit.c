@@ -501,6 +501,9 @@ by_time(const void *x, const void *y)
 
     if (a->time != b->time)
         return a->time < b->time ? -1 : 1;
+    /* within a second, the asking before what answered it */
+    if ((a->kind == MRX_AUDIT_REQUEST) != (b->kind == MRX_AUDIT_REQUEST))
+        return a->kind == MRX_AUDIT_REQUEST ? -1 : 1;
     if ((c = strcmp(a->who, b->who)) != 0)
         return c;
     if (a->kind != b->kind)

@@ -267,6 +267,8 @@ in_order(const mrx_audit_line *x, const mrx_audit_line *y)
 
     if (x->time != y->time)
         return x->time < y->time;
+    if ((x->kind == MRX_AUDIT_REQUEST) != (y->kind == MRX_AUDIT_REQUEST))
+        return x->kind == MRX_AUDIT_REQUEST;
     if (c != 0)
         return c < 0;
     if (x->kind != y->kind)
