@@ -65,9 +65,7 @@ line_json(mrx_node *node, const mrx_audit_line *l)
         snprintf(what, sizeof what, "asked %s for bundle %.12s (its signed request, kept there)",
                  server, l->bundle);
         json_object_set_new(j, "summary", json_string(what));
-    } else if (l->kind != MRX_AUDIT_EVENT)
-        return j;
-    else {
+    } else if (l->kind == MRX_AUDIT_EVENT) {
         line_event(&ev, l);
         mrxd_describe_event(what, sizeof what, node, &ev);
         json_object_set_new(j, "type", json_string(mrx_event_type_name(l->type)));

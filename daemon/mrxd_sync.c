@@ -598,7 +598,7 @@ on_pack(actor *a, session *s, const mrx_wire_msg *m)
     }
     /* exactly the checks of mrx import: owner's feed first, each feed
      * whole or not at all, a rewritten one kept as evidence */
-    if ((refused = mrx_case_ingest(ledger, a->node, dir, &report) < 0))
+    if ((refused = mrx_case_ingest(ledger, a->node, dir, s->peer, &report) < 0))
         mrxd_log(MRX_LOG_WARNING, "sync: peer %.16s, case %.12s: %s", s->peer, m->case_id,
                  mrx_error_last());
     if (report && report[0]) {

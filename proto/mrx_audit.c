@@ -8,14 +8,11 @@
 #include "mrx_view.h"
 
 #include <czmq.h>
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#define REFUSED_NOTE_MAX 4096 /* bytes of an evidence folder's REFUSED note */
 
 #define REQUEST_LATE_MAX 3600 /* s a request's clock may be ahead of its serving's */
 
@@ -266,68 +263,34 @@ out:
     return rc;
 }
 
-/* The value of "key: " in a note's lines, into out. */
-static void
-note_field(char *out, size_t len, const char *note, const char *key)
-{
-    size_t klen = strlen(key);
-
-    out[0] = '\0';
-    for (const char *p = note; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, key, klen) == 0 && p[klen] == ':' && p[klen + 1] == ' ') {
-            const char *v = p + klen + 2, *end = strchr(v, '\n');
-            size_t n = end ? (size_t)(end - v) : strlen(v);
-            snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), v);
-            return;
-        }
-}
-
-/* Histories refused at ingest and kept (evidence/<FPR>-<HEAD>/REFUSED). */
+/* Histories refused at ingest and kept (evidence/, mrx_ledger_evidence). */
 static int
-read_evidence(builder *b, const char *case_dir)
+read_evidence(builder *b)
 {
-    char *dir = mrx_fs_join(case_dir, "evidence");
-    struct dirent *de;
-    DIR *d;
-    int rc = 0;
+    mrx_ledger_refusal *kept = NULL;
+    size_t n = 0;
+    int rc;
 
-    if (!dir)
-        return mrx_error_set(MRX_ENOMEM, "out of memory");
-    if (!(d = opendir(dir))) {
-        free(dir);
-        return 0; /* none kept */
-    }
-    while (rc == 0 && (de = readdir(d))) {
-        char *path = NULL, *note = NULL, feed[MRX_FPR_LEN + 2], head[MRX_COMMIT_HEX_LEN + 2];
-        char reason[400];
-        struct stat st;
-        size_t len = 0;
-        mrx_audit_line *l;
-
-        if (de->d_name[0] == '.' || asprintf(&path, "%s/%s/REFUSED", dir, de->d_name) < 0)
-            continue;
-        if (stat(path, &st) == 0 && mrx_fs_read_file(&note, &len, path, REFUSED_NOTE_MAX) == 0) {
-            note_field(feed, sizeof feed, note, "feed");
-            note_field(head, sizeof head, note, "head");
-            note_field(reason, sizeof reason, note, "reason");
-            if (!mrx_text_is_fpr(feed))
-                feed[0] = '\0';
-            if (!(l = new_line(b, MRX_AUDIT_REFUSED, st.st_mtime, feed)))
-                rc = MRX_ENOMEM;
-            else {
-                if (strlen(head) == MRX_COMMIT_HEX_LEN)
-                    memcpy(l->commit, head, sizeof l->commit);
-                flag(l, MRX_AUDIT_REWRITTEN, "%s",
-                     reason[0] ? reason : "a history refused here, kept as evidence");
-            }
+    if ((rc = mrx_ledger_evidence(b->ledger, &kept, &n)) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        mrx_audit_line *l = new_line(b, MRX_AUDIT_REFUSED, kept[i].time, kept[i].fpr);
+        if (!l) {
+            free(kept);
+            return MRX_ENOMEM;
         }
-        mrx_error_clear();
-        free(note);
-        free(path);
+        memcpy(l->commit, kept[i].head, sizeof l->commit);
+        memcpy(l->peer, kept[i].from, sizeof l->peer);
+        if (kept[i].unentitled)
+            flag(l, MRX_AUDIT_FORGED, "%s",
+                 kept[i].reason[0] ? kept[i].reason
+                                   : "an event its author was not entitled to, kept as evidence");
+        else
+            flag(l, MRX_AUDIT_REWRITTEN, "%s",
+                 kept[i].reason[0] ? kept[i].reason : "a history refused here, kept as evidence");
     }
-    closedir(d);
-    free(dir);
-    return rc;
+    free(kept);
+    return 0;
 }
 
 /* A fork of feed fpr at `events` events, ending at x in one account and
@@ -540,7 +503,7 @@ mrx_audit_make(mrx_audit **out, mrx_ledger *ledger, mrx_node *node, time_t now,
         goto out;
     }
     if ((rc = read_feeds(&b, ledger, mrx_node_pgp(node))) < 0 || (rc = join_bundles(&b)) < 0 ||
-        (rc = read_evidence(&b, case_dir)) < 0 || (rc = read_views(&b, ledger, node, case_dir)) < 0)
+        (rc = read_evidence(&b)) < 0 || (rc = read_views(&b, ledger, node, case_dir)) < 0)
         goto out;
     if (b.audit->n)
         qsort(b.audit->lines, b.audit->n, sizeof *b.audit->lines, by_time);
@@ -608,6 +571,8 @@ mrx_audit_flag_name(unsigned bit)
         return "stopped-reporting";
     case MRX_AUDIT_UNWITNESSED:
         return "unwitnessed";
+    case MRX_AUDIT_FORGED:
+        return "forged";
     }
     return "?";
 }

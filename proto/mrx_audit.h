@@ -22,7 +22,8 @@
 typedef enum {
     MRX_AUDIT_EVENT,      /* an event of a feed held here */
     MRX_AUDIT_BAD_FEED,   /* a feed held here that stops verifying */
-    MRX_AUDIT_REFUSED,    /* a history of a feed refused at ingest, kept as evidence */
+    MRX_AUDIT_REFUSED,    /* a history of a feed refused at ingest, kept as evidence:
+                           * rewritten, or holding an event its author may not write */
     MRX_AUDIT_SPLIT_VIEW, /* two signed views that cannot both be true */
     MRX_AUDIT_SILENT,     /* a node in the case with no signed view for too long */
     MRX_AUDIT_REQUEST,    /* a reader's signed request, kept by the node that served it */
@@ -38,7 +39,8 @@ typedef enum {
 #define MRX_AUDIT_SPLIT 0x40            /* a node showed two histories */
 #define MRX_AUDIT_STOPPED 0x80          /* a node stopped reporting */
 #define MRX_AUDIT_UNWITNESSED 0x100     /* served with no valid request signed by its receiver */
-#define MRX_AUDIT_FLAG_LAST MRX_AUDIT_UNWITNESSED
+#define MRX_AUDIT_FORGED 0x200          /* an event its author signed but was not entitled to */
+#define MRX_AUDIT_FLAG_LAST MRX_AUDIT_FORGED
 
 /* Who someone was in the case at a moment. */
 typedef enum {
@@ -62,7 +64,8 @@ typedef struct mrx_audit_line {
     char member[MRX_FPR_LEN + 1];         /* grants and revocations */
     mrx_member_role role;                 /* member-added */
     char bundle[MRX_SHA256_HEX_LEN + 1];  /* bundle-* */
-    char peer[MRX_FPR_LEN + 1];           /* served: to; fetched, request: from */
+    char peer[MRX_FPR_LEN + 1];           /* served: to; fetched, request: from;
+                                           * refused: the peer that offered it */
     int bundle_known;                     /* the bundle-added of bundle is held */
     mrx_kind bundle_kind;                 /* from that bundle-added */
     uint64_t bundle_size;

@@ -346,7 +346,8 @@ entitled(void *arg, const mrx_event *ev)
 }
 
 int
-mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, char **report)
+mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, const char *from,
+                char **report)
 {
     char (*feeds)[MRX_FPR_LEN + 1] = NULL, (*ours)[MRX_FPR_LEN + 1] = NULL;
     const char *owner = mrx_ledger_owner(ledger);
@@ -367,7 +368,7 @@ mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, 
         return mrx_error_set(MRX_ENOMEM, "out of memory");
     }
     /* the owner's feed first: it says who the members are */
-    rc = mrx_ledger_ingest_feed(ledger, pgp, source_git_dir, owner, NULL, NULL, &added);
+    rc = mrx_ledger_ingest_feed(ledger, pgp, source_git_dir, owner, from, NULL, NULL, &added);
     if (rc < 0) {
         fprintf(f, "feed %s (owner): refused: %s\n", owner, mrx_error_last());
         first = rc;
@@ -395,7 +396,8 @@ mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, 
     for (size_t i = 0; i < n; i++) {
         if (strcmp(feeds[i], owner) == 0)
             continue;
-        rc = mrx_ledger_ingest_feed(ledger, pgp, source_git_dir, feeds[i], entitled, &j, &added);
+        rc = mrx_ledger_ingest_feed(ledger, pgp, source_git_dir, feeds[i], from, entitled, &j,
+                                    &added);
         if (rc < 0) {
             j.claims.n = j.claims.kept; /* forget the claims of a refused feed */
             fprintf(f, "feed %s: refused: %s\n", feeds[i], mrx_error_last());

@@ -72,7 +72,8 @@ int mrx_case_may_write_at(const mrx_case *self, const char *author, mrx_event_ty
  * establishes. Each feed is taken whole or not at all (see
  * mrx_ledger_ingest_feed); report receives one line per feed that changed
  * or was refused. Returns the first refusal's code, after trying all. */
-int mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, char **report);
+int mrx_case_ingest(mrx_ledger *ledger, mrx_node *node, const char *source_git_dir, const char *from,
+                    char **report);
 
 /* Make sure node can encrypt to and verify every member: a key it lacks
  * is imported, with every check of mrx peer add, from the certificate the

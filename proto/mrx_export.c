@@ -1034,7 +1034,7 @@ ingest(struct import *im, mrx_ledger *ledger, const char *source)
 
     if ((rc = mrx_ledger_heads(ledger, &before, &n_before)) < 0)
         return rc;
-    rc = mrx_case_ingest(ledger, im->node, source, &text);
+    rc = mrx_case_ingest(ledger, im->node, source, NULL, &text);
     if (rc < 0 && (!text || !strstr(text, ": refused: ")))
         goto out; /* not a refusal: the system failed */
     if ((rc = note_refusals(rep, text)) < 0 ||
@@ -1084,7 +1084,8 @@ stage_case(struct import *im, mrx_ledger **staged, char **dir)
         (rc = mrx_ledger_adopt(staged, im->stage, im->report->case_id, owner)) < 0 ||
         (rc = unpack(im, *staged, dir)) < 0)
         return rc;
-    rc = mrx_ledger_ingest_feed(*staged, mrx_node_pgp(im->node), *dir, owner, NULL, NULL, &added);
+    rc = mrx_ledger_ingest_feed(*staged, mrx_node_pgp(im->node), *dir, owner, NULL, NULL, NULL,
+                                &added);
     if (rc < 0 || added == 0)
         return mrx_error_set(
             rc < 0 ? rc : MRX_EFORMAT, "%s: its ledger does not prove case %.16s: %s", im->path,

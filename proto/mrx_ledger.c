@@ -6,6 +6,7 @@
 #include "mrx_fs.h"
 #include "mrx_request.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
@@ -34,6 +35,8 @@
 #define TREE_MAX 256                       /* bytes of an event's tree */
 #define FUTURE_SLACK (24 * 3600)           /* how far ahead an event's clock may be */
 #define EVIDENCE_DIR "evidence"
+#define EVIDENCE_NOTE "REFUSED"
+#define EVIDENCE_NOTE_MAX 4096 /* bytes of a REFUSED note */
 #define INGEST_BYTES_MAX (256 * 1024 * 1024) /* object bytes one ingest of a feed may copy */
 #define LOCK_FILE "lock"
 
@@ -1047,10 +1050,10 @@ quarantine_open(git_repository **qrepo, git_odb **qodb, const char *qdir, git_re
 }
 
 /* Keep a refused history: its objects stay in evidence/<fpr>-<head>/, and
- * a note says what it was. */
+ * a note (REFUSED) says what it was, why, and who offered it. */
 static int
 keep_evidence(mrx_ledger *self, const char *qdir, const char *fpr, const git_oid *theirs,
-              const char *why)
+              const char *kind, const char *from, const char *why)
 {
     char *dir = NULL, *dest = NULL, *note = NULL, *text = NULL, head[GIT_OID_HEXSZ + 1];
     int kept = 0;
@@ -1063,8 +1066,9 @@ keep_evidence(mrx_ledger *self, const char *qdir, const char *fpr, const git_oid
     if (rename(qdir, dest) != 0)
         goto out;
     kept = 1;
-    if (asprintf(&note, "%s/REFUSED", dest) >= 0 &&
-        asprintf(&text, "feed: %s\nhead: %s\nreason: %s\n", fpr, head, why) >= 0)
+    if (asprintf(&note, "%s/" EVIDENCE_NOTE, dest) >= 0 &&
+        asprintf(&text, "feed: %s\nhead: %s\nkind: %s\nfrom: %s\nreason: %s\n", fpr, head, kind,
+                 from && mrx_text_is_fpr(from) ? from : "-", why) >= 0)
         mrx_fs_write_atomic(note, text, strlen(text), 0600);
 out:
     free(dir);
@@ -1074,9 +1078,97 @@ out:
     return kept;
 }
 
+/* The value of "key: " among a note's lines, into out ("" if none). */
+static void
+note_field(char *out, size_t len, const char *note, const char *key)
+{
+    size_t klen = strlen(key);
+
+    out[0] = '\0';
+    for (const char *p = note; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, key, klen) == 0 && p[klen] == ':' && p[klen + 1] == ' ') {
+            const char *v = p + klen + 2, *end = strchr(v, '\n');
+            size_t n = end ? (size_t)(end - v) : strlen(v);
+            snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), v);
+            return;
+        }
+}
+
+int
+mrx_ledger_evidence(mrx_ledger *self, mrx_ledger_refusal **out, size_t *n)
+{
+    char *dir = mrx_fs_join(self->dir, EVIDENCE_DIR);
+    mrx_ledger_refusal *list = NULL;
+    size_t cap = 0;
+    struct dirent *de;
+    DIR *d;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!dir)
+        return mrx_error_set(MRX_ENOMEM, "out of memory");
+    if (!(d = opendir(dir))) {
+        free(dir);
+        return 0; /* none kept */
+    }
+    while (rc == 0 && (de = readdir(d))) {
+        char *path = NULL, *note = NULL, kind[16];
+        struct stat st;
+        size_t len = 0;
+        mrx_ledger_refusal *r;
+
+        if (de->d_name[0] == '.' || asprintf(&path, "%s/%s/" EVIDENCE_NOTE, dir, de->d_name) < 0)
+            continue;
+        if (stat(path, &st) == 0 && mrx_fs_read_file(&note, &len, path, EVIDENCE_NOTE_MAX) == 0) {
+            if (*n == cap) {
+                size_t grown_cap = cap ? cap * 2 : 8;
+                mrx_ledger_refusal *grown = realloc(list, grown_cap * sizeof *grown);
+                if (!grown) {
+                    rc = mrx_error_set(MRX_ENOMEM, "out of memory");
+                    free(note);
+                    free(path);
+                    break;
+                }
+                list = grown;
+                cap = grown_cap;
+            }
+            r = &list[(*n)++];
+            memset(r, 0, sizeof *r);
+            r->time = st.st_mtime;
+            note_field(r->fpr, sizeof r->fpr, note, "feed");
+            note_field(r->head, sizeof r->head, note, "head");
+            note_field(r->from, sizeof r->from, note, "from");
+            note_field(r->reason, sizeof r->reason, note, "reason");
+            note_field(kind, sizeof kind, note, "kind");
+            if (!mrx_text_is_fpr(r->fpr))
+                r->fpr[0] = '\0';
+            if (strlen(r->head) != MRX_COMMIT_HEX_LEN)
+                r->head[0] = '\0';
+            if (!mrx_text_is_fpr(r->from))
+                r->from[0] = '\0';
+            /* notes from before kinds were written are rewrites */
+            r->unentitled = strcmp(kind, "unentitled") == 0;
+        }
+        mrx_error_clear();
+        free(note);
+        free(path);
+    }
+    closedir(d);
+    free(dir);
+    if (rc < 0) {
+        free(list);
+        *n = 0;
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
 int
 mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_dir,
-                       const char *fpr, mrx_ledger_check_fn check, void *arg, size_t *added)
+                       const char *fpr, const char *from, mrx_ledger_check_fn check, void *arg,
+                       size_t *added)
 {
     git_repository *src = NULL, *qrepo = NULL;
     git_odb *qodb = NULL, *main_odb = NULL;
@@ -1154,7 +1246,7 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
             goto out;
         }
         rc = mrx_error_set(MRX_EDENIED, "%s", why);
-        if (keep_evidence(self, qdir, fpr, &chain[0], why)) {
+        if (keep_evidence(self, qdir, fpr, &chain[0], "rewritten", from, why)) {
             free(qdir);
             qdir = NULL;
         }
@@ -1186,7 +1278,17 @@ mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_di
             goto out;
         }
         if (check && (rc = check(arg, &ev)) < 0) {
-            mrx_error_wrap(rc, "event %s", git_oid_tostr_s(&chain[i]));
+            /* signed by its author, who was not entitled to it: kept,
+             * up to that event, as the author's own doing */
+            snprintf(why, sizeof why, "feed %s: event %s (%s, seq %llu) was not its author's to "
+                                      "write: %s; refused and kept as evidence",
+                     fpr, git_oid_tostr_s(&chain[i]), mrx_event_type_name(ev.type),
+                     (unsigned long long)ev.seq, mrx_error_last());
+            if (rc == MRX_EDENIED && keep_evidence(self, qdir, fpr, &chain[i], "unentitled", from, why)) {
+                free(qdir);
+                qdir = NULL;
+            }
+            mrx_error_set(rc, "%s", why);
             goto out;
         }
         if ((rc = commit_sha256(prev, qrepo, &chain[i])) < 0)

@@ -105,10 +105,27 @@ typedef int (*mrx_ledger_check_fn)(void *arg, const mrx_event *ev);
  * seq, SHA-256 chain, case, tree), dated no more than a day ahead, and by
  * check; only then do the objects join the ledger and the feed move. A
  * history that does not extend ours is refused (MRX_EDENIED) and kept
- * under evidence/; one that is behind ours changes nothing. *added gets
+ * under evidence/, as is one holding an event, good as its author's, that
+ * check refuses with MRX_EDENIED; from (the peer that offered it, may be
+ * NULL) goes into the note. One that is behind ours changes nothing. *added gets
  * the number of events taken. On failure the ledger is as it was. */
 int mrx_ledger_ingest_feed(mrx_ledger *self, mrx_pgp *pgp, const char *source_git_dir,
-                           const char *fpr, mrx_ledger_check_fn check, void *arg, size_t *added);
+                           const char *fpr, const char *from, mrx_ledger_check_fn check, void *arg,
+                           size_t *added);
+
+/* A history refused at ingest and kept under evidence/ (the REFUSED note
+ * of its folder, docs/ledger-format.md section 8). */
+typedef struct mrx_ledger_refusal {
+    char fpr[MRX_FPR_LEN + 1];           /* the feed's author; "" if the note lacks it */
+    char head[MRX_COMMIT_HEX_LEN + 1];   /* the head refused; "" if unknown */
+    char from[MRX_FPR_LEN + 1];          /* the peer that offered it; "" if unknown */
+    char reason[400];
+    int unentitled;                      /* 1: an event its author may not write; 0: a rewrite */
+    time_t time;                         /* when it was kept */
+} mrx_ledger_refusal;
+
+/* Every history kept as evidence; *out malloc'd (NULL if none). */
+int mrx_ledger_evidence(mrx_ledger *self, mrx_ledger_refusal **out, size_t *n);
 
 /* A feed as peers exchange it (docs/protocol.md): its author, a commit,
  * and the number of events up to it. */

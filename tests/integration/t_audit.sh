@@ -8,13 +8,15 @@
 # the serving nobody reported fetching, and the relay's audit the
 # rewritten history it refused and kept. (The patient learns of a fork
 # only from signed views that show it: one its author has already
-# extended is not caught there yet.) Last, the patient's audit as a page
+# extended is not caught there yet.) Then the relay forges an event (a
+# withdrawal only the patient may make): the patient refuses and keeps
+# it, and its audit marks it forged. Last, the patient's audit as a page
 # (--html), opened in headless Chromium; the case's title, markup and
 # all, must show as text.
 . "$MRX_SRCDIR/tests/lib/tap.sh"
 . "$MRX_SRCDIR/tests/lib/html_check.sh"
 t_need_pyzmq
-plan $((23 + HTML_CHECKS))
+plan $((26 + HTML_CHECKS))
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
@@ -162,7 +164,29 @@ jq -e --arg r "$rfpr" --arg f "$ffpr" '[.lines[] | select(.kind == "event" and (
 b3=$(mrx --home "$pat" --json add "$id" --kind records "$MRX_TESTDATA/docs/UD_sample.pdf" | jq -r .bundle)
 wait_for 120 held "$fac" "$b3" && ok "the case still syncs" || not_ok "sync stopped"
 
-# 4. the patient's audit as a page: written beside the table, and with
+# 4. the relay forges an event: with its own keys and mrx's own ledger
+# code (tests/lib/forge_event), its daemon stopped, it withdraws the
+# patient's records, which only the patient or their author may do. The
+# patient refuses the relay's feed from that event on, keeps it as
+# evidence of the relay's own doing, and its audit marks it forged
+t_stop "$fac"
+forged=$("$MRX_BUILDDIR/tests/lib/forge_event" "$fac" "$id" bundle-withdrawn "$b1") &&
+    ok "the relay signs a bundle-withdrawn of the patient's records" || not_ok "cannot forge" "$forged"
+t_start "$fac" || exit 1
+kept_forged() { [[ -f $pat/cases/$id/evidence/$ffpr-$forged/REFUSED ]]; }
+wait_for 120 kept_forged && ok "the patient refuses the relay's feed with it, and keeps it as evidence" ||
+    not_ok "no evidence of the forged event at the patient" "$(grep -i "refused" "$pat.log" | tail -3)"
+audit "$pat" >"$t_root/a4.json"
+jq -e --arg f "$ffpr" --arg h "$forged" --arg b "$b1" '
+    [.lines[] | select(.kind == "refused-history" and .who.fingerprint == $f)] as $r | ($r | length) == 1 and
+    $r[0].flags == ["forged"] and $r[0].commit == $h and $r[0].peer.fingerprint == $f and
+    ($r[0].problem | test("bundle-withdrawn")) and
+    ([.lines[] | select(.kind == "event" and .type == "bundle-withdrawn")] | length) == 0' \
+    "$t_root/a4.json" >/dev/null &&
+    ok "the patient's audit marks the relay's history forged: its withdrawal, refused, named" ||
+    not_ok "the forged event is not marked" "$(jq -c '.lines[] | select(.kind == "refused-history")' "$t_root/a4.json")"
+
+# 5. the patient's audit as a page: written beside the table, and with
 # --json beside the JSON, whose lines it must show one for one (the same
 # run: the case may grow between two). An existing page is replaced.
 page=$t_root/audit.html

@@ -105,7 +105,8 @@ wait_for 120 refused_logged &&
 note=$evidence/REFUSED
 [[ $(sed -n 1p "$note" 2>/dev/null) == "feed: $cfpr" && $(sed -n 2p "$note") == "head: $rewritten" ]] &&
     grep -q "^reason: .*does not extend ours at $orig (rewritten)" "$note" &&
-    ok "its REFUSED note names the feed, the rewritten head and why" ||
+    grep -qx "kind: rewritten" "$note" && grep -qx "from: $cfpr" "$note" &&
+    ok "its REFUSED note names the feed, the rewritten head, why, and the peer that offered it" ||
     not_ok "the note is not right" "$(cat "$note" 2>&1)"
 
 # the evidence folder is a loose object store (the ingest's quarantine)

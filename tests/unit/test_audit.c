@@ -771,7 +771,8 @@ audit_reports_a_history_refused_at_ingest(void **state)
     rev_parse(theirs, copy_gd, rev);
     /* the patient refuses it, and keeps it */
     assert_int_equal(
-        mrx_ledger_ingest_feed(l, mrx_node_pgp(patient), copy_gd, t_fpr(clinic), NULL, NULL, &added),
+        mrx_ledger_ingest_feed(l, mrx_node_pgp(patient), copy_gd, t_fpr(clinic), NULL, NULL, NULL,
+                               &added),
         MRX_EDENIED);
     assert_int_equal(added, 0);
     assert_true(
@@ -821,6 +822,61 @@ audit_reports_a_history_refused_at_ingest(void **state)
     free(evidence);
     free(rev);
     free(copy_gd);
+}
+
+/* A member that signs an event it may not write (the reviewer withdraws
+ * the clinic's bundle): the feed offered with it is refused at ingest,
+ * kept as evidence of the reviewer's own doing with the peer that
+ * offered it, and the audit marks it forged. */
+static void
+audit_marks_a_forged_event_refused_at_ingest(void **state)
+{
+    mrx_ledger *l = new_case(), *copy;
+    char *copy_gd = NULL, *rev = NULL, head[MRX_COMMIT_HEX_LEN + 1], *report = NULL;
+    const mrx_audit_line *marked[1], *line;
+    mrx_ledger_refusal *kept = NULL;
+    size_t n = 0;
+    mrx_audit *a;
+
+    (void)state;
+    add_member(l, clinic, MRX_MEMBER_CONTRIBUTOR);
+    add_member(l, reviewer, MRX_MEMBER_REVIEWER);
+    add_bundle(l, clinic, bundle(1), MRX_KIND_RECORDS, 1);
+    /* in its copy, the reviewer opens the bundle, then withdraws it */
+    copy = copy_case(l, &copy_gd);
+    on_bundle(copy, reviewer, MRX_EV_BUNDLE_OPENED, bundle(1), NULL);
+    on_bundle(copy, reviewer, MRX_EV_BUNDLE_WITHDRAWN, bundle(1), NULL);
+    assert_true(asprintf(&rev, "refs/feeds/%s", t_fpr(reviewer)) > 0);
+    rev_parse(head, copy_gd, rev);
+    /* offered by the clinic's node (any peer may pass a feed on) */
+    assert_int_equal(mrx_case_ingest(l, patient, copy_gd, t_fpr(clinic), &report), MRX_EDENIED);
+    assert_non_null(strstr(report, "was not its author's to write"));
+    assert_int_equal(mrx_ledger_evidence(l, &kept, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(kept[0].fpr, t_fpr(reviewer));
+    assert_string_equal(kept[0].head, head);
+    assert_string_equal(kept[0].from, t_fpr(clinic));
+    assert_true(kept[0].unentitled);
+    assert_non_null(strstr(kept[0].reason, "bundle-withdrawn"));
+
+    a = audit_of(l, patient, time(NULL), NO_SILENCE);
+    /* the whole feed was refused: its opening is not held here either */
+    assert_int_equal(a->events, 4);
+    assert_int_equal(lines_of(a, MRX_AUDIT_REFUSED, NULL, &line), 1);
+    marked[0] = line;
+    assert_marked(line, MRX_AUDIT_REFUSED, t_fpr(reviewer), MRX_AUDIT_FORGED,
+                  "withdrawn only by whoever added it or the owner");
+    assert_string_equal(line->commit, head);
+    assert_string_equal(line->peer, t_fpr(clinic));
+    assert_int_equal(line->standing, MRX_AUDIT_ROLE_MEMBER);
+    assert_only_marked(a, marked, 1);
+    mrx_audit_destroy(&a);
+    free(kept);
+    free(report);
+    free(rev);
+    free(copy_gd);
+    mrx_ledger_destroy(&copy);
+    mrx_ledger_destroy(&l);
 }
 
 /* The one split-view line by who at when whose problem says words. */
@@ -1032,7 +1088,7 @@ audit_flags_nodes_that_stopped_sending_views(void **state)
      * and the clinic holds no views */
     assert_int_equal(
         mrx_ledger_adopt(&copy, mrx_node_cases(clinic), mrx_ledger_case_id(l), t_fpr(patient)), 0);
-    if (mrx_case_ingest(copy, clinic, gd, &report) != 0)
+    if (mrx_case_ingest(copy, clinic, gd, NULL, &report) != 0)
         fail_msg("ingest: %s", mrx_error_last());
     free(report);
     a = audit_of(copy, clinic, now, 60);
@@ -1065,6 +1121,7 @@ main(void)
         cmocka_unit_test(audit_flags_acts_after_revocation_and_by_non_members),
         cmocka_unit_test(audit_marks_a_feed_that_stops_verifying_and_keeps_what_came_before),
         cmocka_unit_test(audit_reports_a_history_refused_at_ingest),
+        cmocka_unit_test(audit_marks_a_forged_event_refused_at_ingest),
         cmocka_unit_test(audit_flags_a_fork_shown_by_views_once),
         cmocka_unit_test(audit_flags_a_view_at_odds_with_the_ledger),
         cmocka_unit_test(audit_flags_a_node_whose_views_went_backwards),

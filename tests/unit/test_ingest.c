@@ -91,12 +91,12 @@ setup_group(void **state)
     /* the reviewer and the stranger take up copies from the patient's */
     src = git_dir(patient);
     assert_int_equal(mrx_ledger_adopt(&copy, mrx_node_cases(reviewer), case_id, t_fpr(patient)), 0);
-    if (mrx_case_ingest(copy, reviewer, src, &report) != 0)
+    if (mrx_case_ingest(copy, reviewer, src, NULL, &report) != 0)
         fail_msg("adopt: %s", mrx_error_last());
     free(report);
     mrx_ledger_destroy(&copy);
     assert_int_equal(mrx_ledger_adopt(&copy, mrx_node_cases(stranger), case_id, t_fpr(patient)), 0);
-    assert_int_equal(mrx_case_ingest(copy, stranger, src, &report), 0);
+    assert_int_equal(mrx_case_ingest(copy, stranger, src, NULL, &report), 0);
     free(report);
     mrx_ledger_destroy(&copy);
     free(src);
@@ -147,7 +147,7 @@ patient_ingests_from(mrx_node *n, char **report)
 {
     mrx_ledger *l = open_case(patient);
     char *src = git_dir(n);
-    int rc = mrx_case_ingest(l, patient, src, report);
+    int rc = mrx_case_ingest(l, patient, src, NULL, report);
 
     mrx_ledger_destroy(&l);
     free(src);
