@@ -1043,10 +1043,8 @@ witnessed(actor *a, session *s, const mrx_wire_msg *m)
     const char *why = NULL;
     mrx_request req;
 
-    if (mrx_request_check(&req, mrx_node_pgp(a->node), m->text, strlen(m->text)) < 0)
-        why = "its signed request does not verify";
-    else if (strcmp(req.reader, s->peer) != 0)
-        why = "its request is signed by another node";
+    if (mrx_request_check(&req, mrx_node_pgp(a->node), m->text, strlen(m->text), s->peer) < 0)
+        why = "its signed request does not verify as its own";
     else if (req.offset != m->offset)
         why = "its request asks from another offset";
     else

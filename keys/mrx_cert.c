@@ -318,7 +318,7 @@ check_cert(mrx_cert **out, mrx_pgp *pgp, const char *text, size_t len, int impor
     if (import && ((rc = mrx_pgp_import(pgp, key_fpr, key_start, len - signed_len)) < 0 ||
                    (rc = mrx_pgp_check_node_key(pgp, key_fpr)) < 0))
         goto out;
-    if ((rc = mrx_pgp_verify_clearsigned(pgp, signer, &body, NULL, text, signed_len)) < 0) {
+    if ((rc = mrx_pgp_verify_clearsigned(pgp, signer, NULL, &body, NULL, text, signed_len)) < 0) {
         mrx_error_wrap(rc, "certificate signature");
         goto out;
     }

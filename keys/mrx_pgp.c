@@ -501,8 +501,8 @@ memo_add(mrx_pgp *self, const char *hash, const char *signer, const char *plain,
 }
 
 int
-mrx_pgp_verify_clearsigned(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], char **plain,
-                           size_t *plain_len, const char *msg, size_t msg_len)
+mrx_pgp_verify_clearsigned(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], const char *expected,
+                           char **plain, size_t *plain_len, const char *msg, size_t msg_len)
 {
     char hash[MRX_SHA256_HEX_LEN + 1], who[MRX_FPR_LEN + 1];
     gpgme_data_t in = NULL, out = NULL;
@@ -515,6 +515,9 @@ mrx_pgp_verify_clearsigned(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], char **p
     if (mrx_sha256_hex(hash, msg, msg_len) < 0)
         hash[0] = '\0';
     if (hash[0] && (m = memo_find(self, hash))) {
+        if (expected && strcmp(expected, m->signer) != 0)
+            return mrx_error_set(MRX_EDENIED, "signed by %s, not by the expected %s", m->signer,
+                                 expected);
         if (!(*plain = malloc(m->plain_len + 1)))
             return mrx_error_set(MRX_ENOMEM, "out of memory");
         memcpy(*plain, m->plain, m->plain_len + 1);
@@ -533,7 +536,7 @@ mrx_pgp_verify_clearsigned(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], char **p
         rc = pgp_fail(MRX_ECRYPTO, err, "signature unreadable");
         goto out;
     }
-    if ((rc = check_one_good_signature(self, who, NULL)) < 0)
+    if ((rc = check_one_good_signature(self, who, expected)) < 0)
         goto out;
     rc = take_data(plain, &len, out);
     out = NULL;

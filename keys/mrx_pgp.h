@@ -60,11 +60,12 @@ int mrx_pgp_verify_detached(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], const c
 int mrx_pgp_clearsign(mrx_pgp *self, char **out, size_t *out_len, const char *signer,
                       const char *text);
 
-/* Verify a clear-signed message carrying exactly one good signature and
+/* Verify a clear-signed message carrying exactly one good signature, by
+ * the key expected if not NULL (which spares gpg a key listing), and
  * return the signed text (*plain malloc'd, NUL-terminated) and the signer's
  * primary fingerprint. Only the returned text is covered by the signature. */
-int mrx_pgp_verify_clearsigned(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], char **plain,
-                               size_t *plain_len, const char *msg, size_t msg_len);
+int mrx_pgp_verify_clearsigned(mrx_pgp *self, char signer[MRX_FPR_LEN + 1], const char *expected,
+                               char **plain, size_t *plain_len, const char *msg, size_t msg_len);
 
 /* Encrypt everything read from in_fd to the recipients (fingerprints) in
  * one streaming pass: binary OpenPGP, no compression, hidden recipient key

@@ -892,12 +892,8 @@ mrx_ledger_witness(mrx_ledger *self, mrx_pgp *pgp, const char *commit, const cha
     snprintf(key, sizeof key, "%s %s", blob, reader);
     if (cache_has(self, key))
         rc = mrx_request_read_verified(out, text, len, reader);
-    else if ((rc = mrx_request_check(out, pgp, text, len)) == 0) {
-        if (strcmp(out->reader, reader) == 0)
-            cache_add(self, key);
-        else
-            rc = mrx_error_set(MRX_EDENIED, "the request is signed by %s", out->reader);
-    }
+    else if ((rc = mrx_request_check(out, pgp, text, len, reader)) == 0)
+        cache_add(self, key);
     free(text);
     return rc;
 }

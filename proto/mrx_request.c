@@ -85,7 +85,8 @@ parse_body(mrx_request *out, char *body, const char *signer)
 }
 
 int
-mrx_request_check(mrx_request *out, mrx_pgp *pgp, const char *text, size_t len)
+mrx_request_check(mrx_request *out, mrx_pgp *pgp, const char *text, size_t len,
+                  const char *reader)
 {
     char signer[MRX_FPR_LEN + 1], *plain = NULL;
     size_t plain_len = 0;
@@ -97,7 +98,7 @@ mrx_request_check(mrx_request *out, mrx_pgp *pgp, const char *text, size_t len)
                              MRX_REQUEST_MAX);
     if (memchr(text, '\0', len))
         return mrx_error_set(MRX_EFORMAT, "request holds a NUL byte");
-    if ((rc = mrx_pgp_verify_clearsigned(pgp, signer, &plain, &plain_len, text, len)) < 0)
+    if ((rc = mrx_pgp_verify_clearsigned(pgp, signer, reader, &plain, &plain_len, text, len)) < 0)
         return mrx_error_wrap(rc, "request");
     /* only what the signature covers is read */
     rc = strlen(plain) != plain_len ? mrx_error_set(MRX_EFORMAT, "request holds a NUL byte")

@@ -30,10 +30,11 @@ typedef struct {
 int mrx_request_make(char **out, size_t *len, mrx_pgp *pgp, const mrx_request *req);
 
 /* Verify a signed request and read it into *out: exactly one good
- * signature, by the key it names as reader, over a well-formed body.
- * MRX_ELIMIT, MRX_EFORMAT, MRX_ECRYPTO (signature) or MRX_EDENIED (signed
- * by another key) otherwise. */
-int mrx_request_check(mrx_request *out, mrx_pgp *pgp, const char *text, size_t len);
+ * signature, by the key it names as reader (and by reader, if not NULL),
+ * over a well-formed body. MRX_ELIMIT, MRX_EFORMAT, MRX_ECRYPTO
+ * (signature) or MRX_EDENIED (signed by another key) otherwise. */
+int mrx_request_check(mrx_request *out, mrx_pgp *pgp, const char *text, size_t len,
+                      const char *reader);
 
 /* Read a signed request whose signature was verified before as
  * signer's (by mrx_request_check) without running gpg again: the signed

@@ -281,7 +281,7 @@ mrx_view_parse(mrx_view **out, mrx_pgp *pgp, const char *text, size_t len)
     if (body_len > MRX_VIEW_MAX)
         return mrx_error_set(MRX_ELIMIT, "view body of %zu bytes, more than %d", body_len,
                              MRX_VIEW_MAX);
-    if ((rc = mrx_pgp_verify_clearsigned(pgp, signer, &plain, &plain_len, text, len)) < 0)
+    if ((rc = mrx_pgp_verify_clearsigned(pgp, signer, NULL, &plain, &plain_len, text, len)) < 0)
         return mrx_error_wrap(rc, "view");
     /* what gpg checked must be the body as shown, byte for byte: no dash
      * escapes, no trailing spaces, no other line ends */

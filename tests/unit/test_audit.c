@@ -595,7 +595,7 @@ audit_flags_a_serving_whose_request_is_forged_or_for_something_else(void **state
     a = audit_of(l, patient, time(NULL), NO_SILENCE);
     marked[0] = event_line(a, clinic, MRX_EV_BUNDLE_SERVED, bundle(4), reviewer);
     assert_marked(marked[0], MRX_AUDIT_EVENT, t_fpr(clinic), MRX_AUDIT_UNWITNESSED,
-                  "is signed by");
+                  "not by the expected");
     marked[1] = event_line(a, clinic, MRX_EV_BUNDLE_SERVED, bundle(5), reviewer);
     assert_marked(marked[1], MRX_AUDIT_EVENT, t_fpr(clinic), MRX_AUDIT_UNWITNESSED,
                   "it asks for another bundle");

@@ -51,7 +51,7 @@ verified(const char *text, char who[41])
     char *plain = NULL;
     size_t len = 0;
 
-    if (mrx_pgp_verify_clearsigned(reader, who, &plain, &len, text, strlen(text)) != 0)
+    if (mrx_pgp_verify_clearsigned(reader, who, NULL, &plain, &len, text, strlen(text)) != 0)
         return NULL;
     assert_int_equal(len, strlen(plain));
     return plain;
@@ -73,7 +73,7 @@ same_message_same_verdict_and_text(void **state)
     }
     /* the length is optional, remembered or not */
     plain = NULL;
-    assert_int_equal(mrx_pgp_verify_clearsigned(reader, NULL, &plain, NULL, text, strlen(text)), 0);
+    assert_int_equal(mrx_pgp_verify_clearsigned(reader, NULL, NULL, &plain, NULL, text, strlen(text)), 0);
     assert_string_equal(plain, "view: 1\nfeed: A\n");
     free(plain);
     free(text);

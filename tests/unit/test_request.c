@@ -74,7 +74,10 @@ request_made_verifies_as_its_readers_and_reads_back_the_same(void **state)
     assert_true(len <= MRX_REQUEST_MAX);
     assert_non_null(strstr(text, "-----BEGIN PGP SIGNED MESSAGE-----"));
     /* the server, which holds the reader's key, checks it */
-    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), text, len), 0);
+    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), text, len, NULL), 0);
+    assert_same(&got, &req);
+    /* and as the reader's, when that is who it must be */
+    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), text, len, t_fpr(reader)), 0);
     assert_same(&got, &req);
     assert_true(mrx_request_matches(&got, req.case_id, req.bundle, req.server, &why));
     assert_null(why);
@@ -83,6 +86,9 @@ request_made_verifies_as_its_readers_and_reads_back_the_same(void **state)
     /* read again from a verdict kept, without gpg: the same */
     assert_int_equal(mrx_request_read_verified(&again, text, len, req.reader), 0);
     assert_same(&again, &req);
+    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), text, len, t_fpr(server)),
+                     MRX_EDENIED);
+    assert_non_null(strstr(mrx_error_last(), "not by the expected"));
     free(text);
 }
 
@@ -98,7 +104,7 @@ request_refuses_an_altered_text_another_signer_and_a_malformed_body(void **state
     /* one changed byte of the body: the signature no longer holds */
     assert_non_null(p = strstr(text, "offset: "));
     p[8] = p[8] == '7' ? '8' : '7';
-    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), text, len), MRX_ECRYPTO);
+    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), text, len, NULL), MRX_ECRYPTO);
     assert_string_equal(got.reader, ""); /* nothing read */
     free(text);
 
@@ -110,7 +116,7 @@ request_refuses_an_altered_text_another_signer_and_a_malformed_body(void **state
              req.case_id, req.bundle, req.server, req.reader);
     assert_int_equal(mrx_pgp_clearsign(mrx_node_pgp(server), &other, &olen, t_fpr(server), body),
                      0);
-    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(reader), other, olen), MRX_EDENIED);
+    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(reader), other, olen, NULL), MRX_EDENIED);
     assert_non_null(strstr(mrx_error_last(), "is signed by"));
     free(other);
     /* a field out of its form, signed as it is */
@@ -120,7 +126,7 @@ request_refuses_an_altered_text_another_signer_and_a_malformed_body(void **state
              req.case_id, req.bundle, req.reader);
     assert_int_equal(mrx_pgp_clearsign(mrx_node_pgp(reader), &other, &olen, t_fpr(reader), body),
                      0);
-    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), other, olen), MRX_EFORMAT);
+    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), other, olen, NULL), MRX_EFORMAT);
     assert_non_null(strstr(mrx_error_last(), "from is not a fingerprint"));
     free(other);
 
@@ -129,7 +135,7 @@ request_refuses_an_altered_text_another_signer_and_a_malformed_body(void **state
     assert_non_null(other);
     memset(other, 'a', MRX_REQUEST_MAX + 1);
     other[MRX_REQUEST_MAX + 1] = '\0';
-    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), other, MRX_REQUEST_MAX + 1),
+    assert_int_equal(mrx_request_check(&got, mrx_node_pgp(server), other, MRX_REQUEST_MAX + 1, NULL),
                      MRX_ELIMIT);
     assert_int_equal(mrx_request_read_verified(&got, "mrx-request: 1\n", 15, t_fpr(reader)),
                      MRX_EFORMAT);
