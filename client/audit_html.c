@@ -88,7 +88,7 @@ static const struct {
     {"bundle-fetched", "F", "records received by a node (fetched)"},
     {"bundle-opened", "O", "records opened"},
     {"bad-feed", "X", "a node's history stops verifying"},
-    {"refused-history", "H", "a node rewrote its history"},
+    {"refused-history", "H", "a history refused here: rewritten, or forged"},
     {"split-view", "V", "two accounts that cannot both be true"},
     {"silent", "N", "a node stopped reporting"},
     {"request", "Q", "a node's signed request for records"},
