@@ -118,6 +118,9 @@ typedef struct actor {
     zhashx_t *curve_keys;          /* CURVE public key -> peer fingerprint */
     struct timespec peers_mtime;   /* of peers/ when curve_keys was read */
     int keys_stale;                /* a peer was added or removed since */
+    struct timespec dialed_mtime;  /* of peers/ when connect_peers last read it */
+    int dialed;                    /* connect_peers has read peers/ once */
+    int dial_stale;                /* a peer was added or removed since */
     zloop_t *loop;
     int64_t last_round;            /* ms: last periodic round */
     zhashx_t *fetching;            /* bundle id -> key of the session fetching it */
@@ -125,6 +128,15 @@ typedef struct actor {
     zsock_t *rounds;               /* ROUTER: rounds asked for by mrx sync */
     zlistx_t *waiters;             /* of waiter: mrx sync --wait callers */
 } actor;
+
+/* A peer was added, renewed or removed: ZAP reads the keys again, and the
+ * timer the certificates, to dial whom it must. */
+static void
+peers_changed(actor *a)
+{
+    a->keys_stale = 1;
+    a->dial_stale = 1;
+}
 
 /* A caller of mrx sync --wait, and what its round brought. */
 typedef struct waiter {
@@ -1297,7 +1309,7 @@ on_hello(actor *a, session *s, const mrx_wire_msg *m)
      * one is simply what we have */
     mrx_cert_destroy(&cert);
     if (mrx_node_peer_add(a->node, NULL, m->text, strlen(m->text)) == 0) {
-        a->keys_stale = 1;
+        peers_changed(a);
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s renewed its certificate", s->peer);
     }
 greet:
@@ -1712,9 +1724,23 @@ dial(actor *a, session *s)
 static void
 connect_peers(actor *a)
 {
+    char *dir = mrx_fs_join(mrx_node_home(a->node), "peers");
     mrx_cert **peers = NULL;
+    struct stat st;
+    int known;
     size_t n = 0;
 
+    known = dir && stat(dir, &st) == 0;
+    free(dir);
+    /* listing verifies every certificate (gpg): only when they may have
+     * changed, not every second */
+    if (a->dialed && known && !a->dial_stale && st.st_mtim.tv_sec == a->dialed_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == a->dialed_mtime.tv_nsec)
+        return;
+    a->dialed = known;
+    a->dial_stale = 0;
+    if (known)
+        a->dialed_mtime = st.st_mtim;
     if (mrx_node_peer_list(a->node, &peers, &n) < 0) {
         mrxd_log(MRX_LOG_WARNING, "sync: cannot list the peers: %s", mrx_error_last());
         return;
@@ -1736,6 +1762,7 @@ connect_peers(actor *a)
             mrxd_log(MRX_LOG_WARNING, "sync: cannot connect to peer %.16s", s->peer);
             void *item = s;
             session_destroy(&item);
+            a->dial_stale = 1; /* tried again next second */
         } else {
             zhashx_insert(a->sessions, key, s);
         }
@@ -1852,7 +1879,7 @@ close_peer(actor *a, const char *fpr)
         zhashx_delete(a->sessions, key);
     }
     zlist_destroy(&gone);
-    a->keys_stale = 1;
+    peers_changed(a);
 }
 
 /* A case changed here (a control worker said so): tell who takes part,
@@ -1868,7 +1895,7 @@ on_change(zloop_t *loop, zsock_t *pull, void *arg)
     if (what && strncmp(what, "peer:", 5) == 0 && mrx_text_is_fpr(what + 5))
         close_peer(a, what + 5);
     else if (what && strcmp(what, "peers") == 0)
-        a->keys_stale = 1; /* one was added: ZAP reads the keys again */
+        peers_changed(a); /* one was added */
     else if (what && mrx_sha256_hex_valid(what)) {
         stop_sends(a, what);
         notify_peers(a, what, NULL);
