@@ -116,11 +116,8 @@ typedef struct actor {
     size_t n_servers;
     zhashx_t *sessions;            /* key -> session */
     zhashx_t *curve_keys;          /* CURVE public key -> peer fingerprint */
-    struct timespec peers_mtime;   /* of peers/ when curve_keys was read */
+    struct timespec peers_mtime;   /* of peers/ when it was last read */
     int keys_stale;                /* a peer was added or removed since */
-    struct timespec dialed_mtime;  /* of peers/ when connect_peers last read it */
-    int dialed;                    /* connect_peers has read peers/ once */
-    int dial_stale;                /* a peer was added or removed since */
     zloop_t *loop;
     int64_t last_round;            /* ms: last periodic round */
     zhashx_t *fetching;            /* bundle id -> key of the session fetching it */
@@ -128,15 +125,6 @@ typedef struct actor {
     zsock_t *rounds;               /* ROUTER: rounds asked for by mrx sync */
     zlistx_t *waiters;             /* of waiter: mrx sync --wait callers */
 } actor;
-
-/* A peer was added, renewed or removed: ZAP reads the keys again, and the
- * timer the certificates, to dial whom it must. */
-static void
-peers_changed(actor *a)
-{
-    a->keys_stale = 1;
-    a->dial_stale = 1;
-}
 
 /* A caller of mrx sync --wait, and what its round brought. */
 typedef struct waiter {
@@ -1309,7 +1297,7 @@ on_hello(actor *a, session *s, const mrx_wire_msg *m)
      * one is simply what we have */
     mrx_cert_destroy(&cert);
     if (mrx_node_peer_add(a->node, NULL, m->text, strlen(m->text)) == 0) {
-        peers_changed(a);
+        a->keys_stale = 1;
         mrxd_log(MRX_LOG_INFO, "sync: peer %.16s renewed its certificate", s->peer);
     }
 greet:
@@ -1452,13 +1440,43 @@ handle(actor *a, session *s, zmsg_t *msg)
  * Sockets
  */
 
-/* The imported peers' CURVE keys, read again only when a peer was added
- * or removed (a control worker says so, or a HELLO renewed one here) or
- * peers/ changed. Reading verifies each certificate with gpg, so it must
- * not follow what strangers do: ZAP asks for every connection attempt,
- * hostile ones included, and a flood of unknown keys costs a stat each. */
-static zhashx_t *
-peer_keys(actor *a)
+static int dial(actor *a, session *s);
+
+/* A session to peer, which lists an endpoint, unless there is one. */
+static void
+dial_peer(actor *a, const mrx_cert *peer)
+{
+    char key[80];
+    session *s;
+
+    snprintf(key, sizeof key, "c:%s", mrx_cert_fpr(peer));
+    if (mrx_cert_endpoint_count(peer) == 0 || zhashx_lookup(a->sessions, key) ||
+        !(s = session_new(a, key, mrx_cert_fpr(peer))))
+        return;
+    snprintf(s->server_key, sizeof s->server_key, "%s", mrx_cert_curve(peer));
+    snprintf(s->endpoint, sizeof s->endpoint, "%s", mrx_cert_endpoint(peer, 0));
+    s->client = 1;
+    s->redial_ms = REDIAL_FIRST_MS;
+    if (dial(a, s) < 0) {
+        mrxd_log(MRX_LOG_WARNING, "sync: cannot connect to peer %.16s", s->peer);
+        void *item = s;
+        session_destroy(&item);
+        a->keys_stale = 1; /* tried again next second */
+    } else {
+        zhashx_insert(a->sessions, key, s);
+    }
+}
+
+/* The imported peers, read again only when a peer was added or removed
+ * (a control worker says so, or a HELLO renewed one here) or peers/
+ * changed: their CURVE keys, for ZAP, and a session dialled to each that
+ * lists an endpoint. Reading verifies each certificate with gpg, so it
+ * must not follow what strangers do (ZAP asks for every connection
+ * attempt, hostile ones included, and a flood of unknown keys costs a
+ * stat each), nor the clock (the timer asks every second; under valgrind
+ * a gpg fork of the daemon takes seconds). */
+static void
+read_peers(actor *a)
 {
     char *dir = mrx_fs_join(mrx_node_home(a->node), "peers");
     mrx_cert **peers = NULL;
@@ -1467,14 +1485,16 @@ peer_keys(actor *a)
 
     if (!dir || stat(dir, &st) != 0) {
         free(dir);
-        return a->curve_keys;
+        return;
     }
     free(dir);
     if (a->curve_keys && !a->keys_stale && st.st_mtim.tv_sec == a->peers_mtime.tv_sec &&
         st.st_mtim.tv_nsec == a->peers_mtime.tv_nsec)
-        return a->curve_keys;
-    if (mrx_node_peer_list(a->node, &peers, &n) < 0)
-        return a->curve_keys;
+        return;
+    if (mrx_node_peer_list(a->node, &peers, &n) < 0) {
+        mrxd_log(MRX_LOG_WARNING, "sync: cannot list the peers: %s", mrx_error_last());
+        return;
+    }
     a->keys_stale = 0;
     zhashx_destroy(&a->curve_keys);
     a->curve_keys = zhashx_new();
@@ -1482,12 +1502,12 @@ peer_keys(actor *a)
     zhashx_set_duplicator(a->curve_keys, (zhashx_duplicator_fn *)strdup);
     for (size_t i = 0; i < n; i++) {
         zhashx_update(a->curve_keys, mrx_cert_curve(peers[i]), (void *)mrx_cert_fpr(peers[i]));
+        dial_peer(a, peers[i]);
         mrx_cert_destroy(&peers[i]);
     }
     free(peers);
     a->peers_mtime = st.st_mtim;
     mrxd_log(MRX_LOG_DEBUG, "sync: read the CURVE keys of %zu peers", n);
-    return a->curve_keys;
 }
 
 /* Whether sock has a message now. zloop can call a reader whose socket
@@ -1527,9 +1547,10 @@ on_zap(zloop_t *loop, zsock_t *zap, void *arg)
     /* only our own domain is ours to judge (the control socket uses none) */
     if (!domain || strcmp(domain, ZAP_DOMAIN) != 0)
         user = strdup("");
-    else if (mechanism && strcmp(mechanism, "CURVE") == 0 && key[0] && peer_keys(a)) {
-        const char *fpr = zhashx_lookup(a->curve_keys, key);
-        if (fpr)
+    else if (mechanism && strcmp(mechanism, "CURVE") == 0 && key[0]) {
+        const char *fpr;
+        read_peers(a);
+        if (a->curve_keys && (fpr = zhashx_lookup(a->curve_keys, key)))
             user = strdup(fpr);
     }
     if (!user)
@@ -1721,56 +1742,6 @@ dial(actor *a, session *s)
 }
 
 /* A client session for each imported peer that lists an endpoint. */
-static void
-connect_peers(actor *a)
-{
-    char *dir = mrx_fs_join(mrx_node_home(a->node), "peers");
-    mrx_cert **peers = NULL;
-    struct stat st;
-    int known;
-    size_t n = 0;
-
-    known = dir && stat(dir, &st) == 0;
-    free(dir);
-    /* listing verifies every certificate (gpg): only when they may have
-     * changed, not every second */
-    if (a->dialed && known && !a->dial_stale && st.st_mtim.tv_sec == a->dialed_mtime.tv_sec &&
-        st.st_mtim.tv_nsec == a->dialed_mtime.tv_nsec)
-        return;
-    a->dialed = known;
-    a->dial_stale = 0;
-    if (known)
-        a->dialed_mtime = st.st_mtim;
-    if (mrx_node_peer_list(a->node, &peers, &n) < 0) {
-        mrxd_log(MRX_LOG_WARNING, "sync: cannot list the peers: %s", mrx_error_last());
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char key[80];
-        session *s;
-        snprintf(key, sizeof key, "c:%s", mrx_cert_fpr(peers[i]));
-        if (mrx_cert_endpoint_count(peers[i]) == 0 || zhashx_lookup(a->sessions, key) ||
-            !(s = session_new(a, key, mrx_cert_fpr(peers[i])))) {
-            mrx_cert_destroy(&peers[i]);
-            continue;
-        }
-        snprintf(s->server_key, sizeof s->server_key, "%s", mrx_cert_curve(peers[i]));
-        snprintf(s->endpoint, sizeof s->endpoint, "%s", mrx_cert_endpoint(peers[i], 0));
-        s->client = 1;
-        s->redial_ms = REDIAL_FIRST_MS;
-        if (dial(a, s) < 0) {
-            mrxd_log(MRX_LOG_WARNING, "sync: cannot connect to peer %.16s", s->peer);
-            void *item = s;
-            session_destroy(&item);
-            a->dial_stale = 1; /* tried again next second */
-        } else {
-            zhashx_insert(a->sessions, key, s);
-        }
-        mrx_cert_destroy(&peers[i]);
-    }
-    free(peers);
-}
-
 /* Every second: say HELLO to peers not reached yet; every sync_interval:
  * a round with every peer; drop server sessions gone quiet. */
 static int
@@ -1793,7 +1764,7 @@ on_tick(zloop_t *loop, int timer_id, void *arg)
         for (s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions))
             zhashx_purge(s->refused);
     }
-    connect_peers(a); /* peers imported since */
+    read_peers(a); /* peers imported since */
     zlist_t *gone = zlist_new(), *stalled = zlist_new();
     zlist_autofree(gone);
     zlist_autofree(stalled);
@@ -1879,7 +1850,7 @@ close_peer(actor *a, const char *fpr)
         zhashx_delete(a->sessions, key);
     }
     zlist_destroy(&gone);
-    peers_changed(a);
+    a->keys_stale = 1;
 }
 
 /* A case changed here (a control worker said so): tell who takes part,
@@ -1895,7 +1866,7 @@ on_change(zloop_t *loop, zsock_t *pull, void *arg)
     if (what && strncmp(what, "peer:", 5) == 0 && mrx_text_is_fpr(what + 5))
         close_peer(a, what + 5);
     else if (what && strcmp(what, "peers") == 0)
-        peers_changed(a); /* one was added */
+        a->keys_stale = 1; /* one was added: read peers/ again */
     else if (what && mrx_sha256_hex_valid(what)) {
         stop_sends(a, what);
         notify_peers(a, what, NULL);
@@ -2028,7 +1999,7 @@ on_round(zloop_t *loop, zsock_t *router, void *arg)
     if (!rid || !how || !dial_again)
         goto out;
     zlist_autofree(dial_again);
-    connect_peers(a);
+    read_peers(a);
     for (s = zhashx_first(a->sessions); s; s = zhashx_next(a->sessions), n++) {
         if (s->client && !s->ready)
             zlist_append(dial_again, s->key);
@@ -2156,7 +2127,7 @@ sync_actor(zsock_t *pipe, void *arg)
     zloop_timer(a.loop, TICK_MS, 0, on_tick, &a);
     zloop_timer(a.loop, GREET_MS, 0, on_greet, &a);
     a.last_round = zclock_mono();
-    connect_peers(&a);
+    read_peers(&a);
     zstr_send(pipe, "ok");
     for (size_t i = 0; i < a.n_servers; i++)
         mrxd_log(MRX_LOG_INFO, "sync: listening on %s", mrx_node_config(a.node)->listen[i]);
