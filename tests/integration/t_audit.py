@@ -26,10 +26,11 @@ endpoint, server_key, home, case, bundle, size, fpr, relay, other_home, other_fp
 size = int(size)
 
 
-def request(gnupghome, signer):
+def request(gnupghome, signer, asked=None, offset=0):
     """The request of docs/protocol.md section 6, clear-signed by gpg."""
-    body = ("mrx-request: 1\ncase: %s\nbundle: %s\nfrom: %s\nby: %s\noffset: 0\ntime: %s\n"
-            % (case, bundle, relay, fpr, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+    body = ("mrx-request: 1\ncase: %s\nbundle: %s\nfrom: %s\nby: %s\noffset: %d\ntime: %s\n"
+            % (case, asked or bundle, relay, fpr, offset,
+               time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
     return subprocess.run(["gpg", "--homedir", gnupghome, "--batch", "--quiet", "--clearsign",
                            "--local-user", signer], input=body.encode(), check=True,
                           capture_output=True).stdout
@@ -40,6 +41,13 @@ cert = open(home + "/node.cert").read().encode()
 ctx = zmq.Context()
 s = dealer(ctx, endpoint, server_key, zmq.curve_public(secret), secret, 120000)
 
+# requests the relay must refuse, each with a FETCH of the bundle from 0
+bad = [
+    # in another's name: it says "by" the reviewer, who did not sign it
+    ("another key signed", request(other_home, other_fpr)),
+    ("names another bundle", request(home + "/gnupg", fpr, asked="f" * 64)),
+    ("asks from another offset", request(home + "/gnupg", fpr, offset=262144)),
+]
 s.send_multipart([TAG, b"HELLO", cert])
 data = {}
 greeted = asked = False
@@ -49,16 +57,15 @@ try:
         cmd = m[1]
         if cmd == b"HELLO" and not greeted:
             greeted = True
-            # first in another's name: the request says "by" the reviewer,
-            # but the reviewer did not sign it
             s.send_multipart([TAG, b"FETCH", case.encode(), bundle.encode(), u64(0), u64(64),
-                              request(other_home, other_fpr)])
+                              bad[0][1]])
         elif cmd == b"ERROR" and not asked:
-            check("a FETCH whose request another key signed is refused (code 3)",
+            check("a FETCH whose request %s is refused (code 3)" % bad[0][0],
                   struct.unpack(">Q", m[3])[0] == 3 and m[2] == b"FETCH", m)
+            bad.pop(0)
             s.send_multipart([TAG, b"FETCH", case.encode(), bundle.encode(), u64(0), u64(64),
-                              request(home + "/gnupg", fpr)])
-            asked = True
+                              bad[0][1] if bad else request(home + "/gnupg", fpr)])
+            asked = not bad
         elif cmd == b"CASES":
             s.send_multipart([TAG, b"CASES-OK", u64(0)])  # it learns nothing from us
         elif cmd == b"CHUNK" and m[3] == bundle.encode():

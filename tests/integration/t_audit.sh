@@ -16,7 +16,7 @@
 . "$MRX_SRCDIR/tests/lib/tap.sh"
 . "$MRX_SRCDIR/tests/lib/html_check.sh"
 t_need_pyzmq
-plan $((26 + HTML_CHECKS))
+plan $((28 + HTML_CHECKS))
 
 port=$(t_port)
 fac=$(t_node facilitator facilitator --listen "tcp://127.0.0.1:$port") || exit 1
